@@ -40,9 +40,11 @@ std::string dimStr(int64_t d) {
   return ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d);
 }
 
-/// ceil(a / b) for a static a, or dynamic.
+/// ceil(a / b) for a static a, or dynamic (a >= 0, b > 0; no overflow for a
+/// large b).
 int64_t ceilDivOrDynamic(int64_t a, int64_t b) {
-  return ShapedType::isDynamic(a) ? ShapedType::kDynamic : (a + b - 1) / b;
+  return ShapedType::isDynamic(a) ? ShapedType::kDynamic
+                                  : a / b + (a % b != 0 ? 1 : 0);
 }
 
 LogicalResult verifyTerms(function_ref<InFlightDiagnostic()> emitError,

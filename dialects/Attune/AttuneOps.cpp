@@ -2,8 +2,9 @@
 //
 // Every check that makes an op well formed lives in its inferReturnTypes:
 // the InferTypeOpInterface verifier runs it before anything else, so a bad
-// op gets one message that names the operand or attribute, the value found
-// and what was expected. Results may be less static than inferred.
+// op's first message names the operand or attribute, the value found and
+// what was expected (MLIR then adds "failed to infer returned types").
+// Results may be less static than inferred.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +17,7 @@
 #include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace mlir::attune;
@@ -208,8 +210,11 @@ LogicalResult verifyBody(Operation *op, Region &region, StringRef name,
     return op->emitOpError() << "expected the " << name << " region to yield "
                              << yieldTypes.size() << " values, got "
                              << yield.getValues().size();
+  // Yielded types need only be compatible with the expected ones, as attune
+  // results need only be compatible with their inferred types (so that
+  // attune-infer-shapes may refine the ops inside a region).
   for (auto [i, v] : llvm::enumerate(yield.getValues()))
-    if (v.getType() != yieldTypes[i])
+    if (!compatibleTensorTypes(v.getType(), yieldTypes[i]))
       return op->emitOpError()
              << "expected " << name << " region to yield " << yieldTypes[i]
              << " as value #" << i << ", got " << v.getType();
@@ -237,18 +242,6 @@ ATTUNE_COMPATIBLE_RETURN_TYPES(MLPOp)
 ATTUNE_COMPATIBLE_RETURN_TYPES(EmbeddingOp)
 ATTUNE_COMPATIBLE_RETURN_TYPES(SoftmaxOp)
 ATTUNE_COMPATIBLE_RETURN_TYPES(CrossEntropyOp)
-ATTUNE_COMPATIBLE_RETURN_TYPES(NegOp)
-ATTUNE_COMPATIBLE_RETURN_TYPES(ExpOp)
-ATTUNE_COMPATIBLE_RETURN_TYPES(LogOp)
-ATTUNE_COMPATIBLE_RETURN_TYPES(TanhOp)
-ATTUNE_COMPATIBLE_RETURN_TYPES(SqrtOp)
-ATTUNE_COMPATIBLE_RETURN_TYPES(RsqrtOp)
-ATTUNE_COMPATIBLE_RETURN_TYPES(SigmoidOp)
-ATTUNE_COMPATIBLE_RETURN_TYPES(AbsOp)
-ATTUNE_COMPATIBLE_RETURN_TYPES(SiluOp)
-ATTUNE_COMPATIBLE_RETURN_TYPES(GeluOp)
-ATTUNE_COMPATIBLE_RETURN_TYPES(GeluTanhOp)
-ATTUNE_COMPATIBLE_RETURN_TYPES(ReluOp)
 ATTUNE_COMPATIBLE_RETURN_TYPES(AddOp)
 ATTUNE_COMPATIBLE_RETURN_TYPES(SubOp)
 ATTUNE_COMPATIBLE_RETURN_TYPES(MulOp)
@@ -262,6 +255,24 @@ ATTUNE_COMPATIBLE_RETURN_TYPES(ReduceOp)
 ATTUNE_COMPATIBLE_RETURN_TYPES(ConcatOp)
 ATTUNE_COMPATIBLE_RETURN_TYPES(SliceOp)
 #undef ATTUNE_COMPATIBLE_RETURN_TYPES
+
+// Unary ops print only their input's type (`attune.neg %x : T`), so their
+// result must have exactly that type: anything else would not round-trip.
+#define ATTUNE_EXACT_RETURN_TYPES(OP)                                          \
+  bool OP::isCompatibleReturnTypes(TypeRange l, TypeRange r) { return l == r; }
+ATTUNE_EXACT_RETURN_TYPES(NegOp)
+ATTUNE_EXACT_RETURN_TYPES(ExpOp)
+ATTUNE_EXACT_RETURN_TYPES(LogOp)
+ATTUNE_EXACT_RETURN_TYPES(TanhOp)
+ATTUNE_EXACT_RETURN_TYPES(SqrtOp)
+ATTUNE_EXACT_RETURN_TYPES(RsqrtOp)
+ATTUNE_EXACT_RETURN_TYPES(SigmoidOp)
+ATTUNE_EXACT_RETURN_TYPES(AbsOp)
+ATTUNE_EXACT_RETURN_TYPES(SiluOp)
+ATTUNE_EXACT_RETURN_TYPES(GeluOp)
+ATTUNE_EXACT_RETURN_TYPES(GeluTanhOp)
+ATTUNE_EXACT_RETURN_TYPES(ReluOp)
+#undef ATTUNE_EXACT_RETURN_TYPES
 
 //===----------------------------------------------------------------------===//
 // Attention
@@ -387,9 +398,9 @@ LogicalResult LshAttentionOp::inferReturnTypes(
                   << nb;
   if (rounds < 1)
     return diag() << "expected num_rounds >= 1, got " << rounds;
-  if (adaptor.getChunkSize() < 1)
-    return diag() << "expected chunk_size >= 1, got "
-                  << adaptor.getChunkSize();
+  int64_t chunk = static_cast<int64_t>(adaptor.getChunkSize());
+  if (chunk < 1)
+    return diag() << "expected chunk_size >= 1, got " << chunk;
   if (Value rot = adaptor.getRotations()) {
     if (nb == 1)
       return diag() << "expected no rotations with num_buckets = 1 (nothing "
@@ -828,10 +839,15 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
                     << first.getElementType() << " like input #0, got " << t;
     for (int64_t d = 0; d < t.getRank(); ++d) {
       if (d == *axis) {
-        shape[d] = ShapedType::isDynamic(shape[d]) ||
-                           t.isDynamicDim(d)
-                       ? ShapedType::kDynamic
-                       : shape[d] + t.getDimSize(d);
+        int64_t sum;
+        if (ShapedType::isDynamic(shape[d]) || t.isDynamicDim(d))
+          shape[d] = ShapedType::kDynamic;
+        else if (llvm::AddOverflow(shape[d], t.getDimSize(d), sum))
+          return diag() << "expected the concatenated dim " << d
+                        << " to fit in int64, got " << shape[d] << " + "
+                        << t.getDimSize(d) << " at input #" << i + 1;
+        else
+          shape[d] = sum;
       } else if (!sameDim(shape[d], t.getDimSize(d))) {
         return diag() << "expected input #" << i + 1 << " dim " << d
                       << " to be " << dimStr(shape[d]) << " (input #0's), got "
@@ -858,7 +874,8 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
     return diag() << "expected start >= 0 and size >= 0, got start = "
                   << start << ", size = " << size;
   int64_t dim = t.getDimSize(*axis);
-  if (!ShapedType::isDynamic(dim) && start + size > dim)
+  // start > dim || size > dim - start is start + size > dim without overflow.
+  if (!ShapedType::isDynamic(dim) && (start > dim || size > dim - start))
     return diag() << "expected start + size <= " << dim << " (dim " << *axis
                   << "), got " << start << " + " << size;
   SmallVector<int64_t> shape(t.getShape());

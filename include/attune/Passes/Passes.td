@@ -12,7 +12,12 @@ def AttuneInferShapes : Pass<"attune-infer-shapes", "::mlir::ModuleOp"> {
     results that are less static than that (a model imported with `?`
     dimensions). Once the inputs are known, this pass makes the results as
     static as the operands allow, in program order, and updates the result
-    types of functions (and of their calls) to what they return.
+    types of functions (and of their calls) to what they return, repeating
+    until nothing changes. Types only ever become more static. A use that
+    cannot take the refined type (an op of another dialect, a call argument,
+    an attune op whose types are not inferred) receives a `tensor.cast` back
+    to the type it had. Results of `attune.checkpoint` and `attune.chunked`
+    keep their declared types.
 
     Before:
     ```mlir
@@ -32,7 +37,8 @@ def AttuneInferShapes : Pass<"attune-infer-shapes", "::mlir::ModuleOp"> {
     ```
   }];
   let dependentDialects = ["::mlir::attune::AttuneDialect",
-                           "::mlir::func::FuncDialect"];
+                           "::mlir::func::FuncDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 #endif // ATTUNE_PASSES_TD
