@@ -42,8 +42,7 @@ RankedTensorType narrowest(Type current, Type inferred) {
       return nullptr;
     shape.push_back(ShapedType::isDynamic(a) ? b : a);
   }
-  return RankedTensorType::get(shape, cur.getElementType(),
-                               cur.getEncoding());
+  return RankedTensorType::get(shape, cur.getElementType(), cur.getEncoding());
 }
 
 /// Whether `user` accepts an operand whose type got more static: attune ops
@@ -86,10 +85,10 @@ bool refineValue(Value value, Type refined) {
 /// Refines the results of one attune op from its operands.
 bool refineOp(InferTypeOpInterface op) {
   SmallVector<Type> inferred;
-  if (failed(op.inferReturnTypes(
-          op->getContext(), /*location=*/std::nullopt, op->getOperands(),
-          op->getAttrDictionary(), op->getPropertiesStorage(),
-          op->getRegions(), inferred)))
+  if (failed(op.inferReturnTypes(op->getContext(), /*location=*/std::nullopt,
+                                 op->getOperands(), op->getAttrDictionary(),
+                                 op->getPropertiesStorage(), op->getRegions(),
+                                 inferred)))
     return false;
   bool changed = false;
   for (auto [result, type] : llvm::zip(op->getResults(), inferred))
@@ -124,8 +123,8 @@ struct InferShapesPass
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isExternal())
         continue;
-      auto ret = llvm::dyn_cast<func::ReturnOp>(
-          func.getBody().back().getTerminator());
+      auto ret =
+          llvm::dyn_cast<func::ReturnOp>(func.getBody().back().getTerminator());
       if (!ret)
         continue;
       // func.return's operands had the signature's types before this pass

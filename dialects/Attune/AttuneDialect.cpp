@@ -16,9 +16,9 @@
 using namespace mlir;
 using namespace mlir::attune;
 
+#include "attune/Dialect/Attune/AttuneAttrInterfaces.cpp.inc"
 #include "attune/Dialect/Attune/AttuneDialect.cpp.inc"
 #include "attune/Dialect/Attune/AttuneEnums.cpp.inc"
-#include "attune/Dialect/Attune/AttuneAttrInterfaces.cpp.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "attune/Dialect/Attune/AttuneAttrs.cpp.inc"
@@ -179,21 +179,22 @@ LogicalResult SoftcapAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 // MaskAttrInterface
 //===----------------------------------------------------------------------===//
 
-LogicalResult CausalAttr::verifyForAttention(
-    function_ref<InFlightDiagnostic()>, int64_t, int64_t, int64_t,
-    bool) const {
+LogicalResult CausalAttr::verifyForAttention(function_ref<InFlightDiagnostic()>,
+                                             int64_t, int64_t, int64_t,
+                                             bool) const {
   return success();
 }
 
-LogicalResult SlidingWindowAttr::verifyForAttention(
-    function_ref<InFlightDiagnostic()>, int64_t, int64_t, int64_t,
-    bool) const {
+LogicalResult
+SlidingWindowAttr::verifyForAttention(function_ref<InFlightDiagnostic()>,
+                                      int64_t, int64_t, int64_t, bool) const {
   return success();
 }
 
-LogicalResult GlobalAttr::verifyForAttention(
-    function_ref<InFlightDiagnostic()> emitError, int64_t, int64_t queryLength,
-    int64_t keyLength, bool) const {
+LogicalResult
+GlobalAttr::verifyForAttention(function_ref<InFlightDiagnostic()> emitError,
+                               int64_t, int64_t queryLength, int64_t keyLength,
+                               bool) const {
   if (ShapedType::isDynamic(queryLength) || ShapedType::isDynamic(keyLength))
     return success();
   int64_t last = getTokens().back();
@@ -228,43 +229,46 @@ LogicalResult BlockSparseAttr::verifyForAttention(
   return success();
 }
 
-LogicalResult StridedAttr::verifyForAttention(
-    function_ref<InFlightDiagnostic()>, int64_t, int64_t, int64_t,
-    bool) const {
+LogicalResult
+StridedAttr::verifyForAttention(function_ref<InFlightDiagnostic()>, int64_t,
+                                int64_t, int64_t, bool) const {
   return success();
 }
 
-LogicalResult DilatedAttr::verifyForAttention(
-    function_ref<InFlightDiagnostic()>, int64_t, int64_t, int64_t,
-    bool) const {
+LogicalResult
+DilatedAttr::verifyForAttention(function_ref<InFlightDiagnostic()>, int64_t,
+                                int64_t, int64_t, bool) const {
   return success();
 }
 
-LogicalResult DocumentAttr::verifyForAttention(
-    function_ref<InFlightDiagnostic()> emitError, int64_t, int64_t, int64_t,
-    bool hasDocumentIds) const {
+LogicalResult
+DocumentAttr::verifyForAttention(function_ref<InFlightDiagnostic()> emitError,
+                                 int64_t, int64_t, int64_t,
+                                 bool hasDocumentIds) const {
   if (!hasDocumentIds)
     return emitError() << "#attune.document needs document ids: add "
                           "doc(%q_ids, %kv_ids) operands";
   return success();
 }
 
-LogicalResult PrefixLMAttr::verifyForAttention(
-    function_ref<InFlightDiagnostic()>, int64_t, int64_t, int64_t,
-    bool) const {
+LogicalResult
+PrefixLMAttr::verifyForAttention(function_ref<InFlightDiagnostic()>, int64_t,
+                                 int64_t, int64_t, bool) const {
   return success();
 }
 
-LogicalResult AndAttr::verifyForAttention(
-    function_ref<InFlightDiagnostic()> emitError, int64_t numHeads,
-    int64_t queryLength, int64_t keyLength, bool hasDocumentIds) const {
+LogicalResult
+AndAttr::verifyForAttention(function_ref<InFlightDiagnostic()> emitError,
+                            int64_t numHeads, int64_t queryLength,
+                            int64_t keyLength, bool hasDocumentIds) const {
   return verifyTermsForAttention(emitError, getTerms(), numHeads, queryLength,
                                  keyLength, hasDocumentIds);
 }
 
-LogicalResult OrAttr::verifyForAttention(
-    function_ref<InFlightDiagnostic()> emitError, int64_t numHeads,
-    int64_t queryLength, int64_t keyLength, bool hasDocumentIds) const {
+LogicalResult
+OrAttr::verifyForAttention(function_ref<InFlightDiagnostic()> emitError,
+                           int64_t numHeads, int64_t queryLength,
+                           int64_t keyLength, bool hasDocumentIds) const {
   return verifyTermsForAttention(emitError, getTerms(), numHeads, queryLength,
                                  keyLength, hasDocumentIds);
 }

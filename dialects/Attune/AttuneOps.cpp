@@ -76,8 +76,8 @@ LogicalResult expectRank(const Diag &diag, StringRef name, Value v,
                          int64_t rank, StringRef layout) {
   int64_t got = tensorOf(v).getRank();
   if (got != rank)
-    return diag() << "expected " << name << " of rank " << rank << " "
-                  << layout << ", got rank " << got << " "
+    return diag() << "expected " << name << " of rank " << rank << " " << layout
+                  << ", got rank " << got << " "
                   << shapeStr(tensorOf(v).getShape());
   return success();
 }
@@ -107,14 +107,14 @@ LogicalResult expectSameElementType(const Diag &diag, StringRef name, Value v,
   Type got = tensorOf(v).getElementType();
   Type want = tensorOf(ref).getElementType();
   if (got != want)
-    return diag() << "expected " << name << " element type " << want
-                  << " (the " << refName << "'s), got " << got;
+    return diag() << "expected " << name << " element type " << want << " (the "
+                  << refName << "'s), got " << got;
   return success();
 }
 
 /// Normalizes an axis in [-rank, rank) to [0, rank).
-FailureOr<int64_t> normalizeAxis(const Diag &diag, StringRef name,
-                                 int64_t axis, int64_t rank) {
+FailureOr<int64_t> normalizeAxis(const Diag &diag, StringRef name, int64_t axis,
+                                 int64_t rank) {
   if (axis < -rank || axis >= rank) {
     diag() << "expected " << name << " in [" << -rank << ", " << rank
            << ") for a rank-" << rank << " input, got " << axis;
@@ -154,14 +154,14 @@ LogicalResult inferAttentionTypes(const Diag &diag, Value q, Value k, Value v,
   ArrayRef<int64_t> qs = tensorOf(q).getShape(), ks = tensorOf(k).getShape(),
                     vs = tensorOf(v).getShape();
   if (failed(expectDim(diag, "key", 0, "batch", ks[0], qs[0], "the query's")) ||
-      failed(expectDim(diag, "value", 0, "batch", vs[0], qs[0],
-                       "the query's")) ||
-      failed(expectDim(diag, "key", 3, "head dim", ks[3], qs[3],
-                       "the query's")) ||
-      failed(expectDim(diag, "value", 1, "kv heads", vs[1], ks[1],
-                       "the key's")) ||
-      failed(expectDim(diag, "value", 2, "key length", vs[2], ks[2],
-                       "the key's")))
+      failed(
+          expectDim(diag, "value", 0, "batch", vs[0], qs[0], "the query's")) ||
+      failed(
+          expectDim(diag, "key", 3, "head dim", ks[3], qs[3], "the query's")) ||
+      failed(
+          expectDim(diag, "value", 1, "kv heads", vs[1], ks[1], "the key's")) ||
+      failed(
+          expectDim(diag, "value", 2, "key length", vs[2], ks[2], "the key's")))
     return failure();
   int64_t hq = qs[1], hkv = joinDim(ks[1], vs[1]);
   if (!ShapedType::isDynamic(hkv) && hkv == 0)
@@ -194,22 +194,22 @@ LogicalResult verifyBody(Operation *op, Region &region, StringRef name,
                          TypeRange argTypes, TypeRange yieldTypes) {
   Block &block = region.front();
   if (block.getNumArguments() != argTypes.size())
-    return op->emitOpError() << "expected the " << name << " region to take "
-                             << argTypes.size() << " arguments, got "
-                             << block.getNumArguments();
+    return op->emitOpError()
+           << "expected the " << name << " region to take " << argTypes.size()
+           << " arguments, got " << block.getNumArguments();
   for (auto [i, arg] : llvm::enumerate(block.getArguments()))
     if (arg.getType() != argTypes[i])
       return op->emitOpError()
-             << "expected " << name << " region argument #" << i
-             << " of type " << argTypes[i] << ", got " << arg.getType();
+             << "expected " << name << " region argument #" << i << " of type "
+             << argTypes[i] << ", got " << arg.getType();
   auto yield = llvm::dyn_cast<YieldOp>(block.getTerminator());
   if (!yield)
-    return op->emitOpError() << "expected the " << name
-                             << " region to end in attune.yield";
+    return op->emitOpError()
+           << "expected the " << name << " region to end in attune.yield";
   if (yield.getValues().size() != yieldTypes.size())
-    return op->emitOpError() << "expected the " << name << " region to yield "
-                             << yieldTypes.size() << " values, got "
-                             << yield.getValues().size();
+    return op->emitOpError()
+           << "expected the " << name << " region to yield "
+           << yieldTypes.size() << " values, got " << yield.getValues().size();
   // Yielded types need only be compatible with the expected ones, as attune
   // results need only be compatible with their inferred types (so that
   // attune-infer-shapes may refine the ops inside a region).
@@ -278,7 +278,8 @@ ATTUNE_EXACT_RETURN_TYPES(ReluOp)
 // Attention
 //===----------------------------------------------------------------------===//
 
-LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &types) {
   Diag diag(loc, "attention");
@@ -309,8 +310,7 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
       return failure();
   }
   if (MaskAttrInterface mask = adaptor.getMaskAttr())
-    if (failed(mask.verifyForAttention(diag, qs[1], qs[2], ks[2],
-                                       bool(qIds))))
+    if (failed(mask.verifyForAttention(diag, qs[1], qs[2], ks[2], bool(qIds))))
       return failure();
   if (ArrayAttr mods = adaptor.getScoreModsAttr()) {
     for (auto [i, mod] : llvm::enumerate(mods)) {
@@ -336,9 +336,9 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Locatio
 LogicalResult AttentionOp::verifyRegions() {
   MLIRContext *ctx = getContext();
   Type index = IndexType::get(ctx), f32 = Float32Type::get(ctx);
-  if (!getMaskFn().empty() &&
-      failed(verifyBody(*this, getMaskFn(), "mask", {index, index, index, index},
-                        {IntegerType::get(ctx, 1)})))
+  if (!getMaskFn().empty() && failed(verifyBody(*this, getMaskFn(), "mask",
+                                                {index, index, index, index},
+                                                {IntegerType::get(ctx, 1)})))
     return failure();
   if (!getScoreFn().empty() &&
       failed(verifyBody(*this, getScoreFn(), "score",
@@ -347,15 +347,17 @@ LogicalResult AttentionOp::verifyRegions() {
   return success();
 }
 
-LogicalResult DilatedAttentionOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &types) {
+LogicalResult
+DilatedAttentionOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                     Adaptor adaptor,
+                                     SmallVectorImpl<Type> &types) {
   Diag diag(loc, "dilated_attention");
   if (failed(inferAttentionTypes(diag, adaptor.getQuery(), adaptor.getKey(),
                                  adaptor.getValue(), types)) ||
       failed(checkScale(diag, adaptor.getScale())))
     return failure();
-  ArrayRef<int64_t> segments = adaptor.getSegments(), rates = adaptor.getRates();
+  ArrayRef<int64_t> segments = adaptor.getSegments(),
+                    rates = adaptor.getRates();
   if (segments.empty())
     return diag() << "expected at least one branch in segments";
   if (segments.size() != rates.size())
@@ -375,9 +377,10 @@ LogicalResult DilatedAttentionOp::inferReturnTypes(
   return success();
 }
 
-LogicalResult LshAttentionOp::inferReturnTypes(
-    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &types) {
+LogicalResult LshAttentionOp::inferReturnTypes(MLIRContext *ctx,
+                                               std::optional<Location> loc,
+                                               Adaptor adaptor,
+                                               SmallVectorImpl<Type> &types) {
   Diag diag(loc, "lsh_attention");
   Value qk = adaptor.getQk(), v = adaptor.getValue();
   if (failed(expectRank(diag, "qk", qk, 4, "[B, H, L, D]")) ||
@@ -388,7 +391,9 @@ LogicalResult LshAttentionOp::inferReturnTypes(
   ArrayRef<int64_t> s = tensorOf(qk).getShape(), vs = tensorOf(v).getShape();
   for (int64_t i = 0; i < 3; ++i)
     if (failed(expectDim(diag, "value", i,
-                         i == 0 ? "batch" : i == 1 ? "heads" : "length",
+                         i == 0   ? "batch"
+                         : i == 1 ? "heads"
+                                  : "length",
                          vs[i], s[i], "qk's")))
       return failure();
   int64_t nb = adaptor.getNumBuckets(), rounds = adaptor.getNumRounds();
@@ -411,8 +416,8 @@ LogicalResult LshAttentionOp::inferReturnTypes(
     ArrayRef<int64_t> rs = tensorOf(rot).getShape();
     if (failed(expectDim(diag, "rotations", 0, "rounds", rs[0], rounds,
                          "num_rounds")) ||
-        failed(expectDim(diag, "rotations", 1, "head dim", rs[1], s[3],
-                         "qk's")) ||
+        failed(
+            expectDim(diag, "rotations", 1, "head dim", rs[1], s[3], "qk's")) ||
         failed(expectDim(diag, "rotations", 2, "buckets / 2", rs[2], nb / 2,
                          "num_buckets / 2")))
       return failure();
@@ -496,8 +501,7 @@ LogicalResult RopeOp::inferReturnTypes(MLIRContext *,
   if (std::optional<uint64_t> rd = adaptor.getRotaryDim()) {
     int64_t r = static_cast<int64_t>(*rd);
     if (r <= 0 || r % 2 != 0)
-      return diag() << "expected rotary_dim to be positive and even, got "
-                    << r;
+      return diag() << "expected rotary_dim to be positive and even, got " << r;
     if (!ShapedType::isDynamic(d) && r > d)
       return diag() << "expected rotary_dim <= the head dim " << d << ", got "
                     << r;
@@ -639,8 +643,8 @@ LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *,
       failed(expectRank(diag, "labels", labels, 1, "[N]")))
     return failure();
   int64_t n = tensorOf(logits).getDimSize(0);
-  if (failed(expectDim(diag, "labels", 0, "rows", tensorOf(labels).getDimSize(0),
-                       n, "the logits' dim 0")))
+  if (failed(expectDim(diag, "labels", 0, "rows",
+                       tensorOf(labels).getDimSize(0), n, "the logits' dim 0")))
     return failure();
   Type elt = tensorOf(logits).getElementType();
   if (adaptor.getReduction() == Reduction::None)
@@ -659,7 +663,7 @@ LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *,
   LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location>,   \
                                      Adaptor adaptor,                          \
                                      SmallVectorImpl<Type> &types) {           \
-    types.push_back(adaptor.getInput().getType());                            \
+    types.push_back(adaptor.getInput().getType());                             \
     return success();                                                          \
   }
 ATTUNE_UNARY_INFER(NegOp)
@@ -693,10 +697,9 @@ LogicalResult inferBinary(const Diag &diag, Value lhs, Value rhs,
 } // namespace
 
 #define ATTUNE_BINARY_INFER(OP, NAME)                                          \
-  LogicalResult OP::inferReturnTypes(MLIRContext *,                            \
-                                     std::optional<Location> loc,              \
-                                     Adaptor adaptor,                          \
-                                     SmallVectorImpl<Type> &types) {           \
+  LogicalResult OP::inferReturnTypes(                                          \
+      MLIRContext *, std::optional<Location> loc, Adaptor adaptor,             \
+      SmallVectorImpl<Type> &types) {                                          \
     return inferBinary(Diag(loc, NAME), adaptor.getLhs(), adaptor.getRhs(),    \
                        types);                                                 \
   }
@@ -710,7 +713,8 @@ ATTUNE_BINARY_INFER(PowOp, "pow")
 #undef ATTUNE_BINARY_INFER
 
 LogicalResult CastOp::verify() {
-  if (failed(verifyCompatibleShape(getInput().getType(), getOutput().getType())))
+  if (failed(
+          verifyCompatibleShape(getInput().getType(), getOutput().getType())))
     return emitOpError() << "expected the result shape to equal the input "
                             "shape "
                          << shapeStr(getInput().getType().getShape())
@@ -760,8 +764,8 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
   SmallVector<int64_t> shape;
   for (int64_t p : perm) {
     if (p < 0 || p >= static_cast<int64_t>(s.size()) || seen[p])
-      return diag() << "expected permutation to hold each of 0.." << s.size() - 1
-                    << " once, got " << shapeStr(perm);
+      return diag() << "expected permutation to hold each of 0.."
+                    << s.size() - 1 << " once, got " << shapeStr(perm);
     seen[p] = true;
     shape.push_back(s[p]);
   }
@@ -871,8 +875,8 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
     return failure();
   int64_t start = adaptor.getStart(), size = adaptor.getSize();
   if (start < 0 || size < 0)
-    return diag() << "expected start >= 0 and size >= 0, got start = "
-                  << start << ", size = " << size;
+    return diag() << "expected start >= 0 and size >= 0, got start = " << start
+                  << ", size = " << size;
   int64_t dim = t.getDimSize(*axis);
   // start > dim || size > dim - start is start + size > dim without overflow.
   if (!ShapedType::isDynamic(dim) && (start > dim || size > dim - start))
@@ -905,15 +909,14 @@ LogicalResult ChunkedOp::verifyRegions() {
   RankedTensorType in = getInput().getType();
   int64_t axis = getAxis(), chunk = getChunkSize();
   if (axis < 0 || axis >= in.getRank())
-    return emitOpError() << "expected axis in [0, " << in.getRank()
-                         << "), got " << axis;
+    return emitOpError() << "expected axis in [0, " << in.getRank() << "), got "
+                         << axis;
   if (chunk < 1)
     return emitOpError() << "expected chunk_size >= 1, got " << chunk;
   int64_t dim = in.getDimSize(axis);
   if (!ShapedType::isDynamic(dim) && dim % chunk != 0)
-    return emitOpError() << "expected chunk_size " << chunk
-                         << " to divide dim " << axis << " of the input ("
-                         << dim << ")";
+    return emitOpError() << "expected chunk_size " << chunk << " to divide dim "
+                         << axis << " of the input (" << dim << ")";
   SmallVector<int64_t> chunkShape(in.getShape());
   chunkShape[axis] = chunk;
   Type argType = RankedTensorType::get(chunkShape, in.getElementType());
@@ -926,8 +929,7 @@ LogicalResult ChunkedOp::verifyRegions() {
                            << ", got rank " << rt.getRank();
     if (!sameDim(rt.getDimSize(axis), dim))
       return emitOpError() << "expected result #" << i << " dim " << axis
-                           << " to be " << dimStr(dim)
-                           << " (the input's), got "
+                           << " to be " << dimStr(dim) << " (the input's), got "
                            << dimStr(rt.getDimSize(axis));
     SmallVector<int64_t> ys(rt.getShape());
     ys[axis] = chunk;

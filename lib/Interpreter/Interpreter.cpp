@@ -94,8 +94,8 @@ struct Val {
   }
 };
 
-StatusOr<std::vector<ValueInfo>> describe(TypeRange types,
-                                          func::FuncOp func, bool results) {
+StatusOr<std::vector<ValueInfo>> describe(TypeRange types, func::FuncOp func,
+                                          bool results) {
   std::vector<ValueInfo> infos;
   for (auto [i, type] : llvm::enumerate(types)) {
     auto tensor = llvm::dyn_cast<RankedTensorType>(type);
@@ -111,8 +111,8 @@ StatusOr<std::vector<ValueInfo>> describe(TypeRange types,
     StringAttr name =
         results ? func.getResultAttrOfType<StringAttr>(i, "attune.name")
                 : func.getArgAttrOfType<StringAttr>(i, "attune.name");
-    info.name = name ? name.str()
-                     : (results ? "result" : "arg") + std::to_string(i);
+    info.name =
+        name ? name.str() : (results ? "result" : "arg") + std::to_string(i);
     info.dtype = *dtype;
     for (int64_t d : tensor.getShape())
       info.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
@@ -124,8 +124,8 @@ StatusOr<std::vector<ValueInfo>> describe(TypeRange types,
 std::string shapeString(const std::vector<int64_t> &shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + (shape[i] < 0 ? std::string("?")
-                                         : std::to_string(shape[i]));
+    s += (i ? ", " : "") +
+         (shape[i] < 0 ? std::string("?") : std::to_string(shape[i]));
   return s + "]";
 }
 
@@ -209,9 +209,8 @@ private:
     return val && val->kind == Val::Kind::Tensor ? &val->tensor : nullptr;
   }
   Status opError(Operation &op, const Status &s) const {
-    return Status(s.code(), "'" + op.getName().getStringRef().str() +
-                                "' at " + str(op.getLoc()) + ": " +
-                                s.message());
+    return Status(s.code(), "'" + op.getName().getStringRef().str() + "' at " +
+                                str(op.getLoc()) + ": " + s.message());
   }
 
   ModuleOp module;
@@ -255,7 +254,8 @@ Status Interpreter::call(func::FuncOp func, std::vector<RefTensor> args,
     vals.push_back(Val::ofTensor(std::move(args[i])));
   }
   SmallVector<Val> yields;
-  ATTUNE_RETURN_IF_ERROR(evalBlock(func.getBody().front(), vals, yields, depth));
+  ATTUNE_RETURN_IF_ERROR(
+      evalBlock(func.getBody().front(), vals, yields, depth));
   results.clear();
   for (Val &v : yields)
     results.push_back(std::move(v.tensor));
@@ -309,9 +309,8 @@ Status Interpreter::evalOp(Operation &op, int depth) {
       StatusOr<DType> dtype = dtypeOf(type.getElementType());
       if (!dtype)
         return opError(op, dtype.status());
-      RefTensor t(*dtype,
-                  std::vector<int64_t>(type.getShape().begin(),
-                                       type.getShape().end()));
+      RefTensor t(*dtype, std::vector<int64_t>(type.getShape().begin(),
+                                               type.getShape().end()));
       int64_t i = 0;
       if (isFloatDType(*dtype)) {
         for (APFloat v : dense.getValues<APFloat>())
@@ -346,10 +345,10 @@ Status Interpreter::evalOp(Operation &op, int depth) {
       const Val *v = lookup(idx);
       int64_t i = v ? v->i : -1;
       if (i < 0 || i >= t->shape[d])
-        return opError(op, outOfRange("index " + std::to_string(i) +
-                                      " out of range for dim " +
-                                      std::to_string(d) + " of size " +
-                                      std::to_string(t->shape[d])));
+        return opError(op,
+                       outOfRange("index " + std::to_string(i) +
+                                  " out of range for dim " + std::to_string(d) +
+                                  " of size " + std::to_string(t->shape[d])));
       linear = linear * t->shape[d] + i;
     }
     double x = t->data[linear];
@@ -363,12 +362,14 @@ Status Interpreter::evalOp(Operation &op, int depth) {
 
 /// Scalar arith and math ops, as mask and score regions use them.
 Status Interpreter::evalScalar(Operation &op) {
-  auto in = [&](unsigned i) -> const Val & { return *lookup(op.getOperand(i)); };
+  auto in = [&](unsigned i) -> const Val & {
+    return *lookup(op.getOperand(i));
+  };
   for (Value v : op.getOperands())
     if (!lookup(v) || lookup(v)->kind == Val::Kind::Tensor)
-      return opError(op, unimplemented(
-                             "the reference evaluator supports this op on "
-                             "scalars only"));
+      return opError(
+          op, unimplemented("the reference evaluator supports this op on "
+                            "scalars only"));
   if (op.getNumResults() != 1)
     return opError(op, unimplemented("op not supported by the reference "
                                      "evaluator"));
@@ -401,14 +402,12 @@ Status Interpreter::evalScalar(Operation &op) {
       .Case([&](arith::DivFOp) { return setF(f(0) / f(1)); })
       .Case([&](arith::NegFOp) { return setF(-f(0)); })
       .Case([&](arith::MaximumFOp) {
-        return setF(std::isnan(f(0)) || std::isnan(f(1))
-                        ? NAN
-                        : std::max(f(0), f(1)));
+        return setF(
+            std::isnan(f(0)) || std::isnan(f(1)) ? NAN : std::max(f(0), f(1)));
       })
       .Case([&](arith::MinimumFOp) {
-        return setF(std::isnan(f(0)) || std::isnan(f(1))
-                        ? NAN
-                        : std::min(f(0), f(1)));
+        return setF(
+            std::isnan(f(0)) || std::isnan(f(1)) ? NAN : std::min(f(0), f(1)));
       })
       .Case([&](arith::MaxNumFOp) { return setF(std::fmax(f(0), f(1))); })
       .Case([&](arith::MinNumFOp) { return setF(std::fmin(f(0), f(1))); })
@@ -445,16 +444,36 @@ Status Interpreter::evalScalar(Operation &op) {
         uint64_t ua = a, ub = b;
         bool r = false;
         switch (c.getPredicate()) {
-        case arith::CmpIPredicate::eq: r = a == b; break;
-        case arith::CmpIPredicate::ne: r = a != b; break;
-        case arith::CmpIPredicate::slt: r = a < b; break;
-        case arith::CmpIPredicate::sle: r = a <= b; break;
-        case arith::CmpIPredicate::sgt: r = a > b; break;
-        case arith::CmpIPredicate::sge: r = a >= b; break;
-        case arith::CmpIPredicate::ult: r = ua < ub; break;
-        case arith::CmpIPredicate::ule: r = ua <= ub; break;
-        case arith::CmpIPredicate::ugt: r = ua > ub; break;
-        case arith::CmpIPredicate::uge: r = ua >= ub; break;
+        case arith::CmpIPredicate::eq:
+          r = a == b;
+          break;
+        case arith::CmpIPredicate::ne:
+          r = a != b;
+          break;
+        case arith::CmpIPredicate::slt:
+          r = a < b;
+          break;
+        case arith::CmpIPredicate::sle:
+          r = a <= b;
+          break;
+        case arith::CmpIPredicate::sgt:
+          r = a > b;
+          break;
+        case arith::CmpIPredicate::sge:
+          r = a >= b;
+          break;
+        case arith::CmpIPredicate::ult:
+          r = ua < ub;
+          break;
+        case arith::CmpIPredicate::ule:
+          r = ua <= ub;
+          break;
+        case arith::CmpIPredicate::ugt:
+          r = ua > ub;
+          break;
+        case arith::CmpIPredicate::uge:
+          r = ua >= ub;
+          break;
         }
         return setI(r);
       })
@@ -464,22 +483,54 @@ Status Interpreter::evalScalar(Operation &op) {
         bool r = false;
         using P = arith::CmpFPredicate;
         switch (c.getPredicate()) {
-        case P::AlwaysFalse: r = false; break;
-        case P::AlwaysTrue: r = true; break;
-        case P::OEQ: r = !unordered && a == b; break;
-        case P::OGT: r = !unordered && a > b; break;
-        case P::OGE: r = !unordered && a >= b; break;
-        case P::OLT: r = !unordered && a < b; break;
-        case P::OLE: r = !unordered && a <= b; break;
-        case P::ONE: r = !unordered && a != b; break;
-        case P::ORD: r = !unordered; break;
-        case P::UEQ: r = unordered || a == b; break;
-        case P::UGT: r = unordered || a > b; break;
-        case P::UGE: r = unordered || a >= b; break;
-        case P::ULT: r = unordered || a < b; break;
-        case P::ULE: r = unordered || a <= b; break;
-        case P::UNE: r = unordered || a != b; break;
-        case P::UNO: r = unordered; break;
+        case P::AlwaysFalse:
+          r = false;
+          break;
+        case P::AlwaysTrue:
+          r = true;
+          break;
+        case P::OEQ:
+          r = !unordered && a == b;
+          break;
+        case P::OGT:
+          r = !unordered && a > b;
+          break;
+        case P::OGE:
+          r = !unordered && a >= b;
+          break;
+        case P::OLT:
+          r = !unordered && a < b;
+          break;
+        case P::OLE:
+          r = !unordered && a <= b;
+          break;
+        case P::ONE:
+          r = !unordered && a != b;
+          break;
+        case P::ORD:
+          r = !unordered;
+          break;
+        case P::UEQ:
+          r = unordered || a == b;
+          break;
+        case P::UGT:
+          r = unordered || a > b;
+          break;
+        case P::UGE:
+          r = unordered || a >= b;
+          break;
+        case P::ULT:
+          r = unordered || a < b;
+          break;
+        case P::ULE:
+          r = unordered || a <= b;
+          break;
+        case P::UNE:
+          r = unordered || a != b;
+          break;
+        case P::UNO:
+          r = unordered;
+          break;
         }
         return setI(r);
       })
@@ -512,17 +563,21 @@ Status Interpreter::evalScalar(Operation &op) {
       .Case([&](math::ErfOp) { return setF(std::erf(f(0))); })
       .Case([&](math::PowFOp) { return setF(std::pow(f(0), f(1))); })
       .Default([&](Operation *) {
-        return opError(op, unimplemented(
-                               "op not supported by the reference evaluator"));
+        return opError(
+            op, unimplemented("op not supported by the reference evaluator"));
       });
 }
 
 Activation toActivation(A::Activation a) {
   switch (a) {
-  case A::Activation::Silu: return Activation::Silu;
-  case A::Activation::Gelu: return Activation::Gelu;
-  case A::Activation::GeluTanh: return Activation::GeluTanh;
-  case A::Activation::Relu: return Activation::Relu;
+  case A::Activation::Silu:
+    return Activation::Silu;
+  case A::Activation::Gelu:
+    return Activation::Gelu;
+  case A::Activation::GeluTanh:
+    return Activation::GeluTanh;
+  case A::Activation::Relu:
+    return Activation::Relu;
   }
   return Activation::Silu;
 }
@@ -548,320 +603,325 @@ Status Interpreter::evalAttune(Operation &op, int depth) {
     return s->convertToDouble();
   };
 
-  Status status = llvm::TypeSwitch<Operation *, Status>(&op)
-      .Case([&](A::AttentionOp a) -> Status {
-        AttentionSpec spec;
-        spec.scale = scaleOf(a.getScale());
-        if (A::MaskAttrInterface mask = a.getMaskAttr())
-          spec.mask = toMaskTerm(mask);
-        if (ArrayAttr mods = a.getScoreModsAttr()) {
-          for (Attribute m : mods) {
-            ScoreMod mod;
-            if (auto alibi = llvm::dyn_cast<A::AlibiAttr>(m)) {
-              mod.kind = ScoreMod::Kind::Alibi;
-              if (DenseF64ArrayAttr slopes = alibi.getSlopes())
-                mod.slopes.assign(slopes.asArrayRef().begin(),
-                                  slopes.asArrayRef().end());
-            } else {
-              mod.kind = ScoreMod::Kind::Softcap;
-              mod.cap = llvm::cast<A::SoftcapAttr>(m).getCap().convertToDouble();
+  Status status =
+      llvm::TypeSwitch<Operation *, Status>(&op)
+          .Case([&](A::AttentionOp a) -> Status {
+            AttentionSpec spec;
+            spec.scale = scaleOf(a.getScale());
+            if (A::MaskAttrInterface mask = a.getMaskAttr())
+              spec.mask = toMaskTerm(mask);
+            if (ArrayAttr mods = a.getScoreModsAttr()) {
+              for (Attribute m : mods) {
+                ScoreMod mod;
+                if (auto alibi = llvm::dyn_cast<A::AlibiAttr>(m)) {
+                  mod.kind = ScoreMod::Kind::Alibi;
+                  if (DenseF64ArrayAttr slopes = alibi.getSlopes())
+                    mod.slopes.assign(slopes.asArrayRef().begin(),
+                                      slopes.asArrayRef().end());
+                } else {
+                  mod.kind = ScoreMod::Kind::Softcap;
+                  mod.cap =
+                      llvm::cast<A::SoftcapAttr>(m).getCap().convertToDouble();
+                }
+                spec.scoreMods.push_back(mod);
+              }
             }
-            spec.scoreMods.push_back(mod);
-          }
-        }
-        spec.qDocIds = opt(a.getQDocIds());
-        spec.kvDocIds = opt(a.getKvDocIds());
-        if (!a.getMaskFn().empty()) {
-          Block *block = &a.getMaskFn().front();
-          spec.maskFn = [this, block, depth](int64_t b, int64_t h, int64_t q,
-                                             int64_t k, bool &allowed) {
-            Val args[] = {Val::ofInt(b), Val::ofInt(h), Val::ofInt(q),
-                          Val::ofInt(k)};
-            SmallVector<Val> y;
-            ATTUNE_RETURN_IF_ERROR(evalBlock(*block, args, y, depth));
-            allowed = y[0].i != 0;
+            spec.qDocIds = opt(a.getQDocIds());
+            spec.kvDocIds = opt(a.getKvDocIds());
+            if (!a.getMaskFn().empty()) {
+              Block *block = &a.getMaskFn().front();
+              spec.maskFn = [this, block, depth](int64_t b, int64_t h,
+                                                 int64_t q, int64_t k,
+                                                 bool &allowed) {
+                Val args[] = {Val::ofInt(b), Val::ofInt(h), Val::ofInt(q),
+                              Val::ofInt(k)};
+                SmallVector<Val> y;
+                ATTUNE_RETURN_IF_ERROR(evalBlock(*block, args, y, depth));
+                allowed = y[0].i != 0;
+                return Status::ok();
+              };
+            }
+            if (!a.getScoreFn().empty()) {
+              Block *block = &a.getScoreFn().front();
+              spec.scoreFn = [this, block, depth](double s, int64_t b,
+                                                  int64_t h, int64_t q,
+                                                  int64_t k, double &out) {
+                Val args[] = {Val::ofFloat(s), Val::ofInt(b), Val::ofInt(h),
+                              Val::ofInt(q), Val::ofInt(k)};
+                SmallVector<Val> y;
+                ATTUNE_RETURN_IF_ERROR(evalBlock(*block, args, y, depth));
+                out = y[0].f;
+                return Status::ok();
+              };
+            }
+            RefTensor out, lse;
+            ATTUNE_RETURN_IF_ERROR(attention(t(a.getQuery()), t(a.getKey()),
+                                             t(a.getValue()), spec, p, out,
+                                             lse));
+            set2(std::move(out), std::move(lse));
             return Status::ok();
-          };
-        }
-        if (!a.getScoreFn().empty()) {
-          Block *block = &a.getScoreFn().front();
-          spec.scoreFn = [this, block, depth](double s, int64_t b, int64_t h,
-                                              int64_t q, int64_t k,
-                                              double &out) {
-            Val args[] = {Val::ofFloat(s), Val::ofInt(b), Val::ofInt(h),
-                          Val::ofInt(q), Val::ofInt(k)};
-            SmallVector<Val> y;
-            ATTUNE_RETURN_IF_ERROR(evalBlock(*block, args, y, depth));
-            out = y[0].f;
+          })
+          .Case([&](A::DilatedAttentionOp a) -> Status {
+            std::vector<DilatedBranch> branches;
+            for (auto [w, r] : llvm::zip(a.getSegments(), a.getRates()))
+              branches.push_back({w, r});
+            RefTensor out, lse;
+            ATTUNE_RETURN_IF_ERROR(dilatedAttention(
+                t(a.getQuery()), t(a.getKey()), t(a.getValue()), branches,
+                a.getCausal(), scaleOf(a.getScale()), p, out, lse));
+            set2(std::move(out), std::move(lse));
             return Status::ok();
-          };
-        }
-        RefTensor out, lse;
-        ATTUNE_RETURN_IF_ERROR(attention(t(a.getQuery()), t(a.getKey()),
-                                         t(a.getValue()), spec, p, out, lse));
-        set2(std::move(out), std::move(lse));
-        return Status::ok();
-      })
-      .Case([&](A::DilatedAttentionOp a) -> Status {
-        std::vector<DilatedBranch> branches;
-        for (auto [w, r] : llvm::zip(a.getSegments(), a.getRates()))
-          branches.push_back({w, r});
-        RefTensor out, lse;
-        ATTUNE_RETURN_IF_ERROR(dilatedAttention(
-            t(a.getQuery()), t(a.getKey()), t(a.getValue()), branches,
-            a.getCausal(), scaleOf(a.getScale()), p, out, lse));
-        set2(std::move(out), std::move(lse));
-        return Status::ok();
-      })
-      .Case([&](A::LshAttentionOp a) -> Status {
-        LshSpec spec;
-        spec.numBuckets = static_cast<int64_t>(a.getNumBuckets());
-        spec.numRounds = static_cast<int64_t>(a.getNumRounds());
-        spec.chunkSize = static_cast<int64_t>(a.getChunkSize());
-        spec.seed = a.getSeed();
-        spec.causal = a.getCausal();
-        spec.scale = scaleOf(a.getScale());
-        RefTensor out, lse;
-        ATTUNE_RETURN_IF_ERROR(lshAttention(t(a.getQk()), t(a.getValue()),
-                                            opt(a.getRotations()), spec, p,
-                                            out, lse));
-        set2(std::move(out), std::move(lse));
-        return Status::ok();
-      })
-      .Case([&](A::RMSNormOp a) -> Status {
-        RefTensor y;
-        ATTUNE_RETURN_IF_ERROR(rmsNorm(t(a.getInput()), opt(a.getWeight()),
-                                       a.getEpsilon().convertToDouble(), p,
-                                       y));
-        set1(std::move(y));
-        return Status::ok();
-      })
-      .Case([&](A::LayerNormOp a) -> Status {
-        RefTensor y;
-        ATTUNE_RETURN_IF_ERROR(layerNorm(t(a.getInput()), opt(a.getWeight()),
-                                         opt(a.getBias()),
-                                         a.getEpsilon().convertToDouble(), p,
-                                         y));
-        set1(std::move(y));
-        return Status::ok();
-      })
-      .Case([&](A::RopeOp a) -> Status {
-        RefTensor y;
-        int64_t rd = a.getRotaryDim() ? static_cast<int64_t>(*a.getRotaryDim())
-                                      : 0;
-        ATTUNE_RETURN_IF_ERROR(rope(t(a.getInput()), opt(a.getPositions()),
-                                    a.getTheta().convertToDouble(),
-                                    a.getInterleaved(), rd, p, y));
-        set1(std::move(y));
-        return Status::ok();
-      })
-      .Case([&](A::LinearOp a) -> Status {
-        RefTensor y;
-        ATTUNE_RETURN_IF_ERROR(linear(t(a.getInput()), t(a.getWeight()),
-                                      opt(a.getBias()), p, y));
-        set1(std::move(y));
-        return Status::ok();
-      })
-      .Case([&](A::MLPOp a) -> Status {
-        RefTensor y;
-        ATTUNE_RETURN_IF_ERROR(mlp(t(a.getInput()), opt(a.getWGate()),
-                                   t(a.getWUp()), t(a.getWDown()),
-                                   opt(a.getBUp()), opt(a.getBDown()),
-                                   toActivation(a.getActivation()), p, y));
-        set1(std::move(y));
-        return Status::ok();
-      })
-      .Case([&](A::EmbeddingOp a) -> Status {
-        RefTensor y;
-        ATTUNE_RETURN_IF_ERROR(embedding(t(a.getIds()), t(a.getTable()), y));
-        set1(std::move(y));
-        return Status::ok();
-      })
-      .Case([&](A::SoftmaxOp a) -> Status {
-        RefTensor y;
-        ATTUNE_RETURN_IF_ERROR(softmax(t(a.getInput()),
-                                       static_cast<int64_t>(a.getAxis()), p,
-                                       y));
-        set1(std::move(y));
-        return Status::ok();
-      })
-      .Case([&](A::CrossEntropyOp a) -> Status {
-        Reduction r = a.getReduction() == A::Reduction::None ? Reduction::None
-                      : a.getReduction() == A::Reduction::Sum
-                          ? Reduction::Sum
-                          : Reduction::Mean;
-        RefTensor y;
-        ATTUNE_RETURN_IF_ERROR(crossEntropy(
-            t(a.getLogits()), t(a.getLabels()),
-            static_cast<int64_t>(a.getIgnoreIndex()), r, p, y));
-        set1(std::move(y));
-        return Status::ok();
-      })
-      .Case<A::NegOp, A::ExpOp, A::LogOp, A::TanhOp, A::SqrtOp, A::RsqrtOp,
-            A::SigmoidOp, A::AbsOp, A::SiluOp, A::GeluOp, A::GeluTanhOp,
-            A::ReluOp>([&](Operation *u) -> Status {
-        UnaryKind kind =
-            llvm::TypeSwitch<Operation *, UnaryKind>(u)
-                .Case([](A::NegOp) { return UnaryKind::Neg; })
-                .Case([](A::ExpOp) { return UnaryKind::Exp; })
-                .Case([](A::LogOp) { return UnaryKind::Log; })
-                .Case([](A::TanhOp) { return UnaryKind::Tanh; })
-                .Case([](A::SqrtOp) { return UnaryKind::Sqrt; })
-                .Case([](A::RsqrtOp) { return UnaryKind::Rsqrt; })
-                .Case([](A::SigmoidOp) { return UnaryKind::Sigmoid; })
-                .Case([](A::AbsOp) { return UnaryKind::Abs; })
-                .Case([](A::SiluOp) { return UnaryKind::Silu; })
-                .Case([](A::GeluOp) { return UnaryKind::Gelu; })
-                .Case([](A::GeluTanhOp) { return UnaryKind::GeluTanh; })
-                .Default([](Operation *) { return UnaryKind::Relu; });
-        RefTensor y;
-        ATTUNE_RETURN_IF_ERROR(unary(kind, t(u->getOperand(0)), p, y));
-        set1(std::move(y));
-        return Status::ok();
-      })
-      .Case<A::AddOp, A::SubOp, A::MulOp, A::DivOp, A::MaxOp, A::MinOp,
-            A::PowOp>([&](Operation *b) -> Status {
-        BinaryKind kind =
-            llvm::TypeSwitch<Operation *, BinaryKind>(b)
-                .Case([](A::AddOp) { return BinaryKind::Add; })
-                .Case([](A::SubOp) { return BinaryKind::Sub; })
-                .Case([](A::MulOp) { return BinaryKind::Mul; })
-                .Case([](A::DivOp) { return BinaryKind::Div; })
-                .Case([](A::MaxOp) { return BinaryKind::Max; })
-                .Case([](A::MinOp) { return BinaryKind::Min; })
-                .Default([](Operation *) { return BinaryKind::Pow; });
-        RefTensor y;
-        ATTUNE_RETURN_IF_ERROR(
-            binary(kind, t(b->getOperand(0)), t(b->getOperand(1)), p, y));
-        set1(std::move(y));
-        return Status::ok();
-      })
-      .Case([&](A::CastOp a) -> Status {
-        StatusOr<DType> d = dtypeOf(a.getOutput().getType().getElementType());
-        if (!d)
-          return d.status();
-        RefTensor y;
-        ATTUNE_RETURN_IF_ERROR(cast(t(a.getInput()), *d, y));
-        set1(std::move(y));
-        return Status::ok();
-      })
-      .Case([&](A::MatmulOp a) -> Status {
-        RefTensor y;
-        ATTUNE_RETURN_IF_ERROR(matmul(t(a.getLhs()), t(a.getRhs()), p, y));
-        set1(std::move(y));
-        return Status::ok();
-      })
-      .Case([&](A::TransposeOp a) -> Status {
-        RefTensor y;
-        std::vector<int64_t> perm(a.getPermutation().begin(),
-                                  a.getPermutation().end());
-        ATTUNE_RETURN_IF_ERROR(transpose(t(a.getInput()), perm, y));
-        set1(std::move(y));
-        return Status::ok();
-      })
-      .Case([&](A::ReshapeOp a) -> Status {
-        RefTensor y;
-        ArrayRef<int64_t> s = a.getOutput().getType().getShape();
-        ATTUNE_RETURN_IF_ERROR(reshape(t(a.getInput()),
-                                       std::vector<int64_t>(s.begin(), s.end()),
-                                       y));
-        set1(std::move(y));
-        return Status::ok();
-      })
-      .Case([&](A::ReduceOp a) -> Status {
-        ReduceKind kind = a.getKind() == A::ReduceKind::Sum    ? ReduceKind::Sum
-                          : a.getKind() == A::ReduceKind::Mean ? ReduceKind::Mean
-                                                               : ReduceKind::Max;
-        RefTensor y;
-        std::vector<int64_t> axes(a.getAxes().begin(), a.getAxes().end());
-        ATTUNE_RETURN_IF_ERROR(
-            reduce(kind, t(a.getInput()), axes, a.getKeepDims(), p, y));
-        set1(std::move(y));
-        return Status::ok();
-      })
-      .Case([&](A::ConcatOp a) -> Status {
-        std::vector<RefTensor> xs;
-        for (Value v : a.getInputs())
-          xs.push_back(t(v));
-        int64_t axis = static_cast<int64_t>(a.getAxis());
-        if (axis < 0)
-          axis += a.getOutput().getType().getRank();
-        RefTensor y;
-        ATTUNE_RETURN_IF_ERROR(concat(xs, axis, y));
-        set1(std::move(y));
-        return Status::ok();
-      })
-      .Case([&](A::SliceOp a) -> Status {
-        int64_t axis = static_cast<int64_t>(a.getAxis());
-        if (axis < 0)
-          axis += a.getInput().getType().getRank();
-        RefTensor y;
-        ATTUNE_RETURN_IF_ERROR(slice(t(a.getInput()), axis,
-                                     static_cast<int64_t>(a.getStart()),
-                                     static_cast<int64_t>(a.getSize()), y));
-        set1(std::move(y));
-        return Status::ok();
-      })
-      .Case([&](A::ReversibleOp a) -> Status {
-        // y1 = x1 + F(x2); y2 = x2 + G(y1).
-        SmallVector<Val> fOut, gOut;
-        RefTensor x1 = t(a.getX1()), x2 = t(a.getX2());
-        ATTUNE_RETURN_IF_ERROR(evalBlock(a.getF().front(),
-                                         {Val::ofTensor(x2)}, fOut, depth));
-        RefTensor y1, y2;
-        ATTUNE_RETURN_IF_ERROR(
-            binary(BinaryKind::Add, x1, fOut[0].tensor, p, y1));
-        ATTUNE_RETURN_IF_ERROR(evalBlock(a.getG().front(),
-                                         {Val::ofTensor(y1)}, gOut, depth));
-        ATTUNE_RETURN_IF_ERROR(
-            binary(BinaryKind::Add, x2, gOut[0].tensor, p, y2));
-        set2(std::move(y1), std::move(y2));
-        return Status::ok();
-      })
-      .Case([&](A::CheckpointOp a) -> Status {
-        SmallVector<Val> args, out;
-        for (Value v : a.getInputs()) {
-          const Val *val = lookup(v);
-          if (!val)
-            return internalError("checkpoint operand not evaluated");
-          args.push_back(*val);
-        }
-        ATTUNE_RETURN_IF_ERROR(evalBlock(a.getBody().front(), args, out, depth));
-        for (auto [r, v] : llvm::zip(a.getResults(), out))
-          env[r] = v;
-        return Status::ok();
-      })
-      .Case([&](A::ChunkedOp a) -> Status {
-        const RefTensor &x = t(a.getInput());
-        int64_t axis = static_cast<int64_t>(a.getAxis());
-        int64_t chunk = static_cast<int64_t>(a.getChunkSize());
-        int64_t n = x.shape[axis];
-        if (n % chunk != 0)
-          return invalidArgument("chunk_size " + std::to_string(chunk) +
-                                 " does not divide dim " +
-                                 std::to_string(axis) + " of the input (" +
-                                 std::to_string(n) + ")");
-        std::vector<std::vector<RefTensor>> pieces(a.getNumResults());
-        for (int64_t start = 0; start < n; start += chunk) {
-          RefTensor piece;
-          ATTUNE_RETURN_IF_ERROR(slice(x, axis, start, chunk, piece));
-          SmallVector<Val> out;
-          ATTUNE_RETURN_IF_ERROR(evalBlock(a.getBody().front(),
-                                           {Val::ofTensor(std::move(piece))},
-                                           out, depth));
-          for (size_t r = 0; r < out.size(); ++r)
-            pieces[r].push_back(std::move(out[r].tensor));
-        }
-        for (auto [r, ps] : llvm::zip(a.getResults(), pieces)) {
-          RefTensor y;
-          ATTUNE_RETURN_IF_ERROR(concat(ps, axis, y));
-          env[r] = Val::ofTensor(std::move(y));
-        }
-        return Status::ok();
-      })
-      .Default([&](Operation *) {
-        return unimplemented("op not supported by the reference evaluator");
-      });
+          })
+          .Case([&](A::LshAttentionOp a) -> Status {
+            LshSpec spec;
+            spec.numBuckets = static_cast<int64_t>(a.getNumBuckets());
+            spec.numRounds = static_cast<int64_t>(a.getNumRounds());
+            spec.chunkSize = static_cast<int64_t>(a.getChunkSize());
+            spec.seed = a.getSeed();
+            spec.causal = a.getCausal();
+            spec.scale = scaleOf(a.getScale());
+            RefTensor out, lse;
+            ATTUNE_RETURN_IF_ERROR(lshAttention(t(a.getQk()), t(a.getValue()),
+                                                opt(a.getRotations()), spec, p,
+                                                out, lse));
+            set2(std::move(out), std::move(lse));
+            return Status::ok();
+          })
+          .Case([&](A::RMSNormOp a) -> Status {
+            RefTensor y;
+            ATTUNE_RETURN_IF_ERROR(rmsNorm(t(a.getInput()), opt(a.getWeight()),
+                                           a.getEpsilon().convertToDouble(), p,
+                                           y));
+            set1(std::move(y));
+            return Status::ok();
+          })
+          .Case([&](A::LayerNormOp a) -> Status {
+            RefTensor y;
+            ATTUNE_RETURN_IF_ERROR(
+                layerNorm(t(a.getInput()), opt(a.getWeight()), opt(a.getBias()),
+                          a.getEpsilon().convertToDouble(), p, y));
+            set1(std::move(y));
+            return Status::ok();
+          })
+          .Case([&](A::RopeOp a) -> Status {
+            RefTensor y;
+            int64_t rd =
+                a.getRotaryDim() ? static_cast<int64_t>(*a.getRotaryDim()) : 0;
+            ATTUNE_RETURN_IF_ERROR(rope(t(a.getInput()), opt(a.getPositions()),
+                                        a.getTheta().convertToDouble(),
+                                        a.getInterleaved(), rd, p, y));
+            set1(std::move(y));
+            return Status::ok();
+          })
+          .Case([&](A::LinearOp a) -> Status {
+            RefTensor y;
+            ATTUNE_RETURN_IF_ERROR(linear(t(a.getInput()), t(a.getWeight()),
+                                          opt(a.getBias()), p, y));
+            set1(std::move(y));
+            return Status::ok();
+          })
+          .Case([&](A::MLPOp a) -> Status {
+            RefTensor y;
+            ATTUNE_RETURN_IF_ERROR(mlp(t(a.getInput()), opt(a.getWGate()),
+                                       t(a.getWUp()), t(a.getWDown()),
+                                       opt(a.getBUp()), opt(a.getBDown()),
+                                       toActivation(a.getActivation()), p, y));
+            set1(std::move(y));
+            return Status::ok();
+          })
+          .Case([&](A::EmbeddingOp a) -> Status {
+            RefTensor y;
+            ATTUNE_RETURN_IF_ERROR(
+                embedding(t(a.getIds()), t(a.getTable()), y));
+            set1(std::move(y));
+            return Status::ok();
+          })
+          .Case([&](A::SoftmaxOp a) -> Status {
+            RefTensor y;
+            ATTUNE_RETURN_IF_ERROR(softmax(
+                t(a.getInput()), static_cast<int64_t>(a.getAxis()), p, y));
+            set1(std::move(y));
+            return Status::ok();
+          })
+          .Case([&](A::CrossEntropyOp a) -> Status {
+            Reduction r =
+                a.getReduction() == A::Reduction::None  ? Reduction::None
+                : a.getReduction() == A::Reduction::Sum ? Reduction::Sum
+                                                        : Reduction::Mean;
+            RefTensor y;
+            ATTUNE_RETURN_IF_ERROR(crossEntropy(
+                t(a.getLogits()), t(a.getLabels()),
+                static_cast<int64_t>(a.getIgnoreIndex()), r, p, y));
+            set1(std::move(y));
+            return Status::ok();
+          })
+          .Case<A::NegOp, A::ExpOp, A::LogOp, A::TanhOp, A::SqrtOp, A::RsqrtOp,
+                A::SigmoidOp, A::AbsOp, A::SiluOp, A::GeluOp, A::GeluTanhOp,
+                A::ReluOp>([&](Operation *u) -> Status {
+            UnaryKind kind =
+                llvm::TypeSwitch<Operation *, UnaryKind>(u)
+                    .Case([](A::NegOp) { return UnaryKind::Neg; })
+                    .Case([](A::ExpOp) { return UnaryKind::Exp; })
+                    .Case([](A::LogOp) { return UnaryKind::Log; })
+                    .Case([](A::TanhOp) { return UnaryKind::Tanh; })
+                    .Case([](A::SqrtOp) { return UnaryKind::Sqrt; })
+                    .Case([](A::RsqrtOp) { return UnaryKind::Rsqrt; })
+                    .Case([](A::SigmoidOp) { return UnaryKind::Sigmoid; })
+                    .Case([](A::AbsOp) { return UnaryKind::Abs; })
+                    .Case([](A::SiluOp) { return UnaryKind::Silu; })
+                    .Case([](A::GeluOp) { return UnaryKind::Gelu; })
+                    .Case([](A::GeluTanhOp) { return UnaryKind::GeluTanh; })
+                    .Default([](Operation *) { return UnaryKind::Relu; });
+            RefTensor y;
+            ATTUNE_RETURN_IF_ERROR(unary(kind, t(u->getOperand(0)), p, y));
+            set1(std::move(y));
+            return Status::ok();
+          })
+          .Case<A::AddOp, A::SubOp, A::MulOp, A::DivOp, A::MaxOp, A::MinOp,
+                A::PowOp>([&](Operation *b) -> Status {
+            BinaryKind kind =
+                llvm::TypeSwitch<Operation *, BinaryKind>(b)
+                    .Case([](A::AddOp) { return BinaryKind::Add; })
+                    .Case([](A::SubOp) { return BinaryKind::Sub; })
+                    .Case([](A::MulOp) { return BinaryKind::Mul; })
+                    .Case([](A::DivOp) { return BinaryKind::Div; })
+                    .Case([](A::MaxOp) { return BinaryKind::Max; })
+                    .Case([](A::MinOp) { return BinaryKind::Min; })
+                    .Default([](Operation *) { return BinaryKind::Pow; });
+            RefTensor y;
+            ATTUNE_RETURN_IF_ERROR(
+                binary(kind, t(b->getOperand(0)), t(b->getOperand(1)), p, y));
+            set1(std::move(y));
+            return Status::ok();
+          })
+          .Case([&](A::CastOp a) -> Status {
+            StatusOr<DType> d =
+                dtypeOf(a.getOutput().getType().getElementType());
+            if (!d)
+              return d.status();
+            RefTensor y;
+            ATTUNE_RETURN_IF_ERROR(cast(t(a.getInput()), *d, y));
+            set1(std::move(y));
+            return Status::ok();
+          })
+          .Case([&](A::MatmulOp a) -> Status {
+            RefTensor y;
+            ATTUNE_RETURN_IF_ERROR(matmul(t(a.getLhs()), t(a.getRhs()), p, y));
+            set1(std::move(y));
+            return Status::ok();
+          })
+          .Case([&](A::TransposeOp a) -> Status {
+            RefTensor y;
+            std::vector<int64_t> perm(a.getPermutation().begin(),
+                                      a.getPermutation().end());
+            ATTUNE_RETURN_IF_ERROR(transpose(t(a.getInput()), perm, y));
+            set1(std::move(y));
+            return Status::ok();
+          })
+          .Case([&](A::ReshapeOp a) -> Status {
+            RefTensor y;
+            ArrayRef<int64_t> s = a.getOutput().getType().getShape();
+            ATTUNE_RETURN_IF_ERROR(reshape(
+                t(a.getInput()), std::vector<int64_t>(s.begin(), s.end()), y));
+            set1(std::move(y));
+            return Status::ok();
+          })
+          .Case([&](A::ReduceOp a) -> Status {
+            ReduceKind kind =
+                a.getKind() == A::ReduceKind::Sum    ? ReduceKind::Sum
+                : a.getKind() == A::ReduceKind::Mean ? ReduceKind::Mean
+                                                     : ReduceKind::Max;
+            RefTensor y;
+            std::vector<int64_t> axes(a.getAxes().begin(), a.getAxes().end());
+            ATTUNE_RETURN_IF_ERROR(
+                reduce(kind, t(a.getInput()), axes, a.getKeepDims(), p, y));
+            set1(std::move(y));
+            return Status::ok();
+          })
+          .Case([&](A::ConcatOp a) -> Status {
+            std::vector<RefTensor> xs;
+            for (Value v : a.getInputs())
+              xs.push_back(t(v));
+            int64_t axis = static_cast<int64_t>(a.getAxis());
+            if (axis < 0)
+              axis += a.getOutput().getType().getRank();
+            RefTensor y;
+            ATTUNE_RETURN_IF_ERROR(concat(xs, axis, y));
+            set1(std::move(y));
+            return Status::ok();
+          })
+          .Case([&](A::SliceOp a) -> Status {
+            int64_t axis = static_cast<int64_t>(a.getAxis());
+            if (axis < 0)
+              axis += a.getInput().getType().getRank();
+            RefTensor y;
+            ATTUNE_RETURN_IF_ERROR(slice(t(a.getInput()), axis,
+                                         static_cast<int64_t>(a.getStart()),
+                                         static_cast<int64_t>(a.getSize()), y));
+            set1(std::move(y));
+            return Status::ok();
+          })
+          .Case([&](A::ReversibleOp a) -> Status {
+            // y1 = x1 + F(x2); y2 = x2 + G(y1).
+            SmallVector<Val> fOut, gOut;
+            RefTensor x1 = t(a.getX1()), x2 = t(a.getX2());
+            ATTUNE_RETURN_IF_ERROR(
+                evalBlock(a.getF().front(), {Val::ofTensor(x2)}, fOut, depth));
+            RefTensor y1, y2;
+            ATTUNE_RETURN_IF_ERROR(
+                binary(BinaryKind::Add, x1, fOut[0].tensor, p, y1));
+            ATTUNE_RETURN_IF_ERROR(
+                evalBlock(a.getG().front(), {Val::ofTensor(y1)}, gOut, depth));
+            ATTUNE_RETURN_IF_ERROR(
+                binary(BinaryKind::Add, x2, gOut[0].tensor, p, y2));
+            set2(std::move(y1), std::move(y2));
+            return Status::ok();
+          })
+          .Case([&](A::CheckpointOp a) -> Status {
+            SmallVector<Val> args, out;
+            for (Value v : a.getInputs()) {
+              const Val *val = lookup(v);
+              if (!val)
+                return internalError("checkpoint operand not evaluated");
+              args.push_back(*val);
+            }
+            ATTUNE_RETURN_IF_ERROR(
+                evalBlock(a.getBody().front(), args, out, depth));
+            for (auto [r, v] : llvm::zip(a.getResults(), out))
+              env[r] = v;
+            return Status::ok();
+          })
+          .Case([&](A::ChunkedOp a) -> Status {
+            const RefTensor &x = t(a.getInput());
+            int64_t axis = static_cast<int64_t>(a.getAxis());
+            int64_t chunk = static_cast<int64_t>(a.getChunkSize());
+            int64_t n = x.shape[axis];
+            if (n % chunk != 0)
+              return invalidArgument("chunk_size " + std::to_string(chunk) +
+                                     " does not divide dim " +
+                                     std::to_string(axis) + " of the input (" +
+                                     std::to_string(n) + ")");
+            std::vector<std::vector<RefTensor>> pieces(a.getNumResults());
+            for (int64_t start = 0; start < n; start += chunk) {
+              RefTensor piece;
+              ATTUNE_RETURN_IF_ERROR(slice(x, axis, start, chunk, piece));
+              SmallVector<Val> out;
+              ATTUNE_RETURN_IF_ERROR(
+                  evalBlock(a.getBody().front(),
+                            {Val::ofTensor(std::move(piece))}, out, depth));
+              for (size_t r = 0; r < out.size(); ++r)
+                pieces[r].push_back(std::move(out[r].tensor));
+            }
+            for (auto [r, ps] : llvm::zip(a.getResults(), pieces)) {
+              RefTensor y;
+              ATTUNE_RETURN_IF_ERROR(concat(ps, axis, y));
+              env[r] = Val::ofTensor(std::move(y));
+            }
+            return Status::ok();
+          })
+          .Default([&](Operation *) {
+            return unimplemented("op not supported by the reference evaluator");
+          });
   if (!status.isOk())
     return opError(op, status);
 
@@ -875,10 +935,10 @@ Status Interpreter::evalAttune(Operation &op, int depth) {
     for (int64_t d = 0; ok && d < type.getRank(); ++d)
       ok = type.isDynamicDim(d) || type.getDimSize(d) == got->shape[d];
     if (!ok)
-      return opError(op, invalidArgument(
-                             "result shape " + shapeString(got->shape) +
-                             " does not match the result type " +
-                             str(r.getType())));
+      return opError(op,
+                     invalidArgument("result shape " + shapeString(got->shape) +
+                                     " does not match the result type " +
+                                     str(r.getType())));
   }
   return Status::ok();
 }
@@ -901,7 +961,8 @@ Status runFunction(ModuleOp module, llvm::StringRef function,
     std::string names;
     for (auto f : module.getOps<func::FuncOp>())
       names += (names.empty() ? "@" : ", @") + f.getName().str();
-    return notFound("no function @" + function.str() + " in the module (it has " +
+    return notFound("no function @" + function.str() +
+                    " in the module (it has " +
                     (names.empty() ? std::string("none") : names) + ")");
   }
   Interpreter interp(module, precision);

@@ -1,7 +1,8 @@
 //===- attune-ref.cpp - Run an attune function in the reference evaluator -===//
 //
 // attune-ref MODEL.mlir [--function F] [--input NAME=FILE.npy]...
-//   [--weights W.safetensors]... [--random-inputs SEED] [--precision f64|native]
+//   [--weights W.safetensors]... [--random-inputs SEED] [--precision
+//   f64|native]
 //   [--output-dir DIR] [--signature]
 //
 // Arguments bind by name: a function argument's name is its `attune.name`
@@ -149,11 +150,11 @@ int main(int argc, char **argv) {
   if (signatureOnly) {
     llvm::outs() << "@" << name << "\n";
     for (const ref::ValueInfo &a : *args)
-      llvm::outs() << "  arg    " << a.name << ": " << dtypeName(a.dtype)
-                   << " " << shapeStr(a.shape) << "\n";
+      llvm::outs() << "  arg    " << a.name << ": " << dtypeName(a.dtype) << " "
+                   << shapeStr(a.shape) << "\n";
     for (const ref::ValueInfo &r : *resultInfos)
-      llvm::outs() << "  result " << r.name << ": " << dtypeName(r.dtype)
-                   << " " << shapeStr(r.shape) << "\n";
+      llvm::outs() << "  result " << r.name << ": " << dtypeName(r.dtype) << " "
+                   << shapeStr(r.shape) << "\n";
     return 0;
   }
 
@@ -169,8 +170,10 @@ int main(int argc, char **argv) {
     std::string argName = spec.substr(0, eq), path = spec.substr(eq + 1);
     auto it = index.find(argName);
     if (it == index.end())
-      return fail("--input names '" + argName + "', which is not an argument "
-                  "of @" + name + " (see --signature)");
+      return fail("--input names '" + argName +
+                  "', which is not an argument "
+                  "of @" +
+                  name + " (see --signature)");
     StatusOr<HostTensor> host = readNpy(path);
     if (!host) // the reader's message names the file
       return fail(host.status().message());
@@ -210,15 +213,15 @@ int main(int argc, char **argv) {
     if (randomSeed < 0 || !isFloatDType(info.dtype) || dynamic)
       return fail("argument '" + info.name + "' (" +
                   std::string(dtypeName(info.dtype)) + " " +
-                  shapeStr(info.shape) +
-                  ") is not bound: pass --input " + info.name +
-                  "=FILE.npy or --weights" +
+                  shapeStr(info.shape) + ") is not bound: pass --input " +
+                  info.name + "=FILE.npy or --weights" +
                   (isFloatDType(info.dtype) && !dynamic
                        ? std::string(", or --random-inputs SEED")
                        : std::string("")));
     ref::RefTensor t(info.dtype, info.shape);
-    double scale =
-        info.shape.size() == 1 ? 0.1 : 1.0 / std::sqrt(double(info.shape.back()));
+    double scale = info.shape.size() == 1
+                       ? 0.1
+                       : 1.0 / std::sqrt(double(info.shape.back()));
     for (int64_t e = 0; e < t.numElements(); ++e) {
       double z = philoxNormal(static_cast<uint64_t>(randomSeed),
                               static_cast<uint32_t>(i), e);
@@ -256,8 +259,8 @@ int main(int argc, char **argv) {
     llvm::outs() << llvm::format(
         "%s: %s %s mean %.6g std %.6g min %.6g max %.6g non-finite %lld\n",
         rname.c_str(), std::string(dtypeName(t.dtype)).c_str(),
-        shapeStr(t.shape).c_str(), mean, std::sqrt(std::max(var, 0.0)), mn,
-        mx, static_cast<long long>(nonFinite));
+        shapeStr(t.shape).c_str(), mean, std::sqrt(std::max(var, 0.0)), mn, mx,
+        static_cast<long long>(nonFinite));
     llvm::outs() << "  values:";
     for (int64_t e = 0; e < std::min<int64_t>(printCount, t.numElements()); ++e)
       llvm::outs() << llvm::format(" %.6g", t.data[e]);

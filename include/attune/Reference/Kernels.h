@@ -75,17 +75,18 @@ struct MaskTerm {
     Or,            ///< some child allows (empty: false)
   };
   Kind kind = Kind::Causal;
-  bool bottomRight = false;           ///< Causal, SlidingWindow
-  int64_t left = 0, right = 0;        ///< SlidingWindow, both >= 0
-  std::vector<int64_t> tokens;        ///< Global
-  int64_t blockQ = 0, blockK = 0;     ///< BlockSparse
-  std::vector<int64_t> layoutShape;   ///< BlockSparse: [nQB, nKB] or [H, nQB, nKB]
-  std::vector<uint8_t> layout;        ///< BlockSparse, row-major
-  int64_t stride = 0;                 ///< Strided
-  int64_t segment = 0, rate = 0;      ///< Dilated
-  std::optional<int64_t> offset;      ///< Dilated
-  int64_t prefix = 0;                 ///< PrefixLM
-  std::vector<MaskTerm> children;     ///< And, Or
+  bool bottomRight = false;       ///< Causal, SlidingWindow
+  int64_t left = 0, right = 0;    ///< SlidingWindow, both >= 0
+  std::vector<int64_t> tokens;    ///< Global
+  int64_t blockQ = 0, blockK = 0; ///< BlockSparse
+  std::vector<int64_t>
+      layoutShape;                ///< BlockSparse: [nQB, nKB] or [H, nQB, nKB]
+  std::vector<uint8_t> layout;    ///< BlockSparse, row-major
+  int64_t stride = 0;             ///< Strided
+  int64_t segment = 0, rate = 0;  ///< Dilated
+  std::optional<int64_t> offset;  ///< Dilated
+  int64_t prefix = 0;             ///< PrefixLM
+  std::vector<MaskTerm> children; ///< And, Or
 };
 
 /// A named score modification, applied to the scaled score s.
@@ -107,19 +108,19 @@ struct ScoreMod {
 std::vector<double> alibiSlopes(int64_t numHeads);
 
 /// User mask and score functions (the op's regions). They may fail.
-using MaskFn = std::function<Status(int64_t b, int64_t h, int64_t q,
-                                    int64_t k, bool &allowed)>;
-using ScoreFn = std::function<Status(double s, int64_t b, int64_t h,
-                                     int64_t q, int64_t k, double &result)>;
+using MaskFn = std::function<Status(int64_t b, int64_t h, int64_t q, int64_t k,
+                                    bool &allowed)>;
+using ScoreFn = std::function<Status(double s, int64_t b, int64_t h, int64_t q,
+                                     int64_t k, double &result)>;
 
 struct AttentionSpec {
-  std::optional<double> scale;     ///< default 1/sqrt(D)
-  std::optional<MaskTerm> mask;    ///< absent: every pair allowed
-  std::vector<ScoreMod> scoreMods; ///< applied in order, before scoreFn
+  std::optional<double> scale;         ///< default 1/sqrt(D)
+  std::optional<MaskTerm> mask;        ///< absent: every pair allowed
+  std::vector<ScoreMod> scoreMods;     ///< applied in order, before scoreFn
   const RefTensor *qDocIds = nullptr;  ///< [B, Lq] integers, for Document
   const RefTensor *kvDocIds = nullptr; ///< [B, Lk] integers, for Document
-  MaskFn maskFn;   ///< ANDed with `mask` when set
-  ScoreFn scoreFn; ///< applied after scoreMods when set
+  MaskFn maskFn;                       ///< ANDed with `mask` when set
+  ScoreFn scoreFn;                     ///< applied after scoreMods when set
 };
 
 /// Softmax attention. q [B, Hq, Lq, D], k [B, Hkv, Lk, D], v [B, Hkv, Lk, Dv]
@@ -156,9 +157,9 @@ Status dilatedAttention(const RefTensor &q, const RefTensor &k,
                         RefTensor &out, RefTensor &lse);
 
 struct LshSpec {
-  int64_t numBuckets = 2;  ///< 1, or even
-  int64_t numRounds = 1;   ///< >= 1
-  int64_t chunkSize = 64;  ///< >= 1
+  int64_t numBuckets = 2; ///< 1, or even
+  int64_t numRounds = 1;  ///< >= 1
+  int64_t chunkSize = 64; ///< >= 1
   uint64_t seed = 0;
   bool causal = false;
   std::optional<double> scale; ///< default 1/sqrt(D)
@@ -238,7 +239,18 @@ Status crossEntropy(const RefTensor &logits, const RefTensor &labels,
 //===----------------------------------------------------------------------===//
 
 enum class UnaryKind {
-  Neg, Exp, Log, Tanh, Sqrt, Rsqrt, Sigmoid, Abs, Silu, Gelu, GeluTanh, Relu
+  Neg,
+  Exp,
+  Log,
+  Tanh,
+  Sqrt,
+  Rsqrt,
+  Sigmoid,
+  Abs,
+  Silu,
+  Gelu,
+  GeluTanh,
+  Relu
 };
 Status unary(UnaryKind kind, const RefTensor &x, Precision p, RefTensor &y);
 
@@ -281,11 +293,11 @@ Status slice(const RefTensor &x, int64_t axis, int64_t start, int64_t size,
 
 struct ToleranceReport {
   bool ok = false;
-  double maxError = 0;    ///< max |out - gold|
-  double refError = 0;    ///< max |lowp - gold|
-  double bound = 0;       ///< 2 * refError + floor
+  double maxError = 0;     ///< max |out - gold|
+  double refError = 0;     ///< max |lowp - gold|
+  double bound = 0;        ///< 2 * refError + floor
   int64_t worstIndex = -1; ///< where maxError is reached
-  std::string message;    ///< one line for a test failure
+  std::string message;     ///< one line for a test failure
 };
 
 /// max|out - gold| <= 2 max|lowp - gold| + floor, elementwise over tensors of

@@ -1,4 +1,5 @@
-//===- Status.h - Error values of the Attune runtime -------------*- C++ -*-===//
+//===- Status.h - Error values of the Attune runtime -------------*- C++
+//-*-===//
 //
 // The runtime links no LLVM and throws no exceptions across its API: every
 // fallible call returns a Status (or a StatusOr<T>) whose message names what
