@@ -74,6 +74,14 @@ def Attune_Activation : I32EnumAttr<"Activation", "MLP activation", [
 }
 def Attune_ActivationAttr : EnumAttr<Attune_Dialect, Attune_Activation,
                                      "activation"> {
+  let description = [{
+    The activation of `attune.mlp`: silu (SwiGLU when gated), gelu (GeGLU
+    when gated), gelu_tanh or relu.
+
+    ```mlir
+    {activation = #attune.activation<silu>}
+    ```
+  }];
   let assemblyFormat = "`<` $value `>`";
 }
 
@@ -87,6 +95,13 @@ def Attune_Reduction : I32EnumAttr<"Reduction", "loss reduction", [
 }
 def Attune_ReductionAttr : EnumAttr<Attune_Dialect, Attune_Reduction,
                                     "reduction"> {
+  let description = [{
+    How `attune.cross_entropy` reduces per-row losses.
+
+    ```mlir
+    {reduction = #attune.reduction<none>}
+    ```
+  }];
   let assemblyFormat = "`<` $value `>`";
 }
 
@@ -100,6 +115,13 @@ def Attune_ReduceKind : I32EnumAttr<"ReduceKind", "tensor reduction", [
 }
 def Attune_ReduceKindAttr : EnumAttr<Attune_Dialect, Attune_ReduceKind,
                                      "reduce_kind"> {
+  let description = [{
+    The reduction of `attune.reduce`.
+
+    ```mlir
+    {kind = #attune.reduce_kind<mean>}
+    ```
+  }];
   let assemblyFormat = "`<` $value `>`";
 }
 
