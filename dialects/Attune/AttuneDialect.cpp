@@ -13,6 +13,8 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::attune;
 
@@ -164,6 +166,21 @@ LogicalResult AndAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 LogicalResult OrAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                              ArrayAttr terms) {
   return verifyTerms(emitError, terms, "or");
+}
+
+LogicalResult AlibiAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                DenseF64ArrayAttr slopes) {
+  if (!slopes)
+    return success();
+  if (slopes.empty())
+    return emitError() << "expected #attune.alibi to list one slope per "
+                          "query head, got none (omit the list for the "
+                          "paper's slopes)";
+  for (auto [i, slope] : llvm::enumerate(slopes.asArrayRef()))
+    if (!std::isfinite(slope))
+      return emitError() << "expected finite #attune.alibi slopes, got "
+                         << slope << " at position " << i;
+  return success();
 }
 
 LogicalResult SoftcapAttr::verify(function_ref<InFlightDiagnostic()> emitError,

@@ -783,7 +783,20 @@ LogicalResult ReshapeOp::verify() {
   if (!out.hasStaticShape())
     return emitOpError() << "expected a static result shape, got "
                          << shapeStr(out.getShape());
-  if (in.hasStaticShape() && in.getNumElements() != out.getNumElements())
+  if (!in.hasStaticShape()) {
+    // Unknown dims scale the known part: the result must be a multiple of it.
+    int64_t known = 1;
+    for (int64_t d : in.getShape())
+      if (!ShapedType::isDynamic(d))
+        known *= d;
+    if (known != 0 && out.getNumElements() % known != 0)
+      return emitOpError() << "expected the result's " << out.getNumElements()
+                           << " elements to be a multiple of " << known
+                           << " (the static part of the input "
+                           << shapeStr(in.getShape()) << ")";
+    return success();
+  }
+  if (in.getNumElements() != out.getNumElements())
     return emitOpError() << "expected the result to hold "
                          << in.getNumElements() << " elements (the input's "
                          << shapeStr(in.getShape()) << "), got "

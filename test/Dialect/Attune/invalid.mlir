@@ -1933,3 +1933,35 @@ func.func @chunked_body_yield_type(%x: tensor<1x512x256xf32>, %w: tensor<128x256
   } : (tensor<1x512x256xf32>) -> tensor<1x512x256xf32>
   return
 }
+
+// -----
+
+// An explicit ALiBi slope list cannot be empty.
+func.func @alibi_empty_slopes(%q: tensor<1x2x16x8xf32>) {
+  %out, %lse = attune.attention %q, %q, %q {
+    // expected-error @+1 {{expected #attune.alibi to list one slope per query head, got none (omit the list for the paper's slopes)}}
+    score_mods = [#attune.alibi<[]>]}
+    : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16xf32>)
+  return
+}
+
+// -----
+
+// ALiBi slopes must be finite.
+func.func @alibi_infinite_slope(%q: tensor<1x2x16x8xf32>) {
+  %out, %lse = attune.attention %q, %q, %q {
+    // expected-error @+1 {{expected finite #attune.alibi slopes, got INF at position 1}}
+    score_mods = [#attune.alibi<[0.5, 0x7FF0000000000000]>]}
+    : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16xf32>)
+  return
+}
+
+// -----
+
+// A reshape of a partly dynamic input must produce a multiple of the input's
+// static part: 20 elements cannot come from [?, 6].
+func.func @reshape_dynamic_count(%x: tensor<?x6xf32>) {
+  // expected-error @+1 {{expected the result's 20 elements to be a multiple of 6 (the static part of the input [?, 6])}}
+  %y = attune.reshape %x : tensor<?x6xf32> to tensor<4x5xf32>
+  return
+}

@@ -322,6 +322,7 @@ def Attune_AlibiAttr : Attune_Attr<"Alibi", "alibi"> {
   }];
   let parameters = (ins OptionalParameter<"::mlir::DenseF64ArrayAttr">:$slopes);
   let assemblyFormat = "(`<` $slopes^ `>`)?";
+  let genVerifyDecl = 1;
 }
 
 def Attune_SoftcapAttr : Attune_Attr<"Softcap", "softcap"> {
