@@ -163,6 +163,8 @@ LogicalResult inferAttentionTypes(const Diag &diag, Value q, Value k, Value v,
       failed(
           expectDim(diag, "value", 2, "key length", vs[2], ks[2], "the key's")))
     return failure();
+  if (qs[3] == 0)
+    return diag() << "expected head dim D (query dim 3) > 0, got 0";
   int64_t hq = qs[1], hkv = joinDim(ks[1], vs[1]);
   if (!ShapedType::isDynamic(hkv) && hkv == 0)
     return diag() << "expected key/value heads > 0, got 0";
@@ -396,13 +398,21 @@ LogicalResult LshAttentionOp::inferReturnTypes(MLIRContext *ctx,
                                   : "length",
                          vs[i], s[i], "qk's")))
       return failure();
+  if (s[3] == 0)
+    return diag() << "expected head dim D (qk dim 3) > 0, got 0";
   int64_t nb = adaptor.getNumBuckets(), rounds = adaptor.getNumRounds();
   if (nb < 1 || (nb != 1 && nb % 2 != 0))
     return diag() << "expected num_buckets to be 1 or a positive even number "
                      "(buckets come from argmax over [xR, -xR]), got "
                   << nb;
+  // Far above what Reformer uses (a few thousand buckets, at most 16
+  // rounds); the reference kernel enforces the same bounds.
+  if (nb > (int64_t(1) << 16))
+    return diag() << "expected num_buckets <= 65536, got " << nb;
   if (rounds < 1)
     return diag() << "expected num_rounds >= 1, got " << rounds;
+  if (rounds > 256)
+    return diag() << "expected num_rounds <= 256, got " << rounds;
   int64_t chunk = static_cast<int64_t>(adaptor.getChunkSize());
   if (chunk < 1)
     return diag() << "expected chunk_size >= 1, got " << chunk;
@@ -516,6 +526,11 @@ LogicalResult RopeOp::inferReturnTypes(MLIRContext *,
     if (pr != 1 && pr != 2)
       return diag() << "expected positions of rank 1 [L] or 2 [B, L], got rank "
                     << pr;
+    if (pr == 2 && s.size() < 3)
+      return diag() << "expected positions of rank 1 [L] for a rank-"
+                    << s.size()
+                    << " input (positions [B, L] need an input of rank >= 3 "
+                       "with B at dim 0)";
     if (failed(expectDim(diag, "positions", pr - 1, "length", ps.back(), l,
                          "the input's dim -2")))
       return failure();
@@ -783,24 +798,33 @@ LogicalResult ReshapeOp::verify() {
   if (!out.hasStaticShape())
     return emitOpError() << "expected a static result shape, got "
                          << shapeStr(out.getShape());
+  // Element counts of the static dims, checked for int64 overflow.
+  auto staticCount = [](ArrayRef<int64_t> shape) -> std::optional<int64_t> {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      if (!ShapedType::isDynamic(d) && llvm::MulOverflow(n, d, n))
+        return std::nullopt;
+    return n;
+  };
+  std::optional<int64_t> inCount = staticCount(in.getShape());
+  std::optional<int64_t> outCount = staticCount(out.getShape());
+  if (!inCount || !outCount)
+    return emitOpError() << "expected element counts that fit in int64, got "
+                         << shapeStr(in.getShape()) << " to "
+                         << shapeStr(out.getShape());
   if (!in.hasStaticShape()) {
     // Unknown dims scale the known part: the result must be a multiple of it.
-    int64_t known = 1;
-    for (int64_t d : in.getShape())
-      if (!ShapedType::isDynamic(d))
-        known *= d;
-    if (known != 0 && out.getNumElements() % known != 0)
-      return emitOpError() << "expected the result's " << out.getNumElements()
-                           << " elements to be a multiple of " << known
+    if (*inCount != 0 && *outCount % *inCount != 0)
+      return emitOpError() << "expected the result's " << *outCount
+                           << " elements to be a multiple of " << *inCount
                            << " (the static part of the input "
                            << shapeStr(in.getShape()) << ")";
     return success();
   }
-  if (in.getNumElements() != out.getNumElements())
-    return emitOpError() << "expected the result to hold "
-                         << in.getNumElements() << " elements (the input's "
-                         << shapeStr(in.getShape()) << "), got "
-                         << out.getNumElements() << " in "
+  if (*inCount != *outCount)
+    return emitOpError() << "expected the result to hold " << *inCount
+                         << " elements (the input's " << shapeStr(in.getShape())
+                         << "), got " << *outCount << " in "
                          << shapeStr(out.getShape());
   return success();
 }
@@ -822,6 +846,11 @@ LogicalResult ReduceOp::inferReturnTypes(MLIRContext *,
       return diag() << "expected axes in strictly increasing order, got "
                     << shapeStr(axes);
   }
+  if (adaptor.getKind() == ReduceKind::Max)
+    for (int64_t a : axes)
+      if (t.getDimSize(a) == 0)
+        return diag() << "expected a non-empty dim " << a
+                      << " to take a max over, got size 0";
   SmallVector<int64_t> shape;
   for (int64_t i = 0; i < t.getRank(); ++i) {
     if (!llvm::is_contained(axes, i))

@@ -21,6 +21,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
+#include <memory>
 
 using namespace mlir;
 namespace A = mlir::attune;
@@ -200,7 +201,17 @@ private:
 
   const Val *lookup(Value v) const {
     auto it = env.find(v);
-    return it == env.end() ? nullptr : &it->second;
+    return it == env.end() ? nullptr : it->second.get();
+  }
+  /// Binds `v`. Values live behind pointers so that a kernel can hold
+  /// references to its operands while its regions bind new values (and grow
+  /// the map); a rebinding (a region evaluated again) reuses the slot.
+  void bind(Value v, Val val) {
+    std::unique_ptr<Val> &slot = env[v];
+    if (slot)
+      *slot = std::move(val);
+    else
+      slot = std::make_unique<Val>(std::move(val));
   }
   const RefTensor *tensor(Value v) const {
     if (!v)
@@ -215,7 +226,7 @@ private:
 
   ModuleOp module;
   Precision precision;
-  llvm::DenseMap<Value, Val> env;
+  llvm::DenseMap<Value, std::unique_ptr<Val>> env;
 };
 
 Status Interpreter::call(func::FuncOp func, std::vector<RefTensor> args,
@@ -265,7 +276,7 @@ Status Interpreter::call(func::FuncOp func, std::vector<RefTensor> args,
 Status Interpreter::evalBlock(Block &block, ArrayRef<Val> args,
                               SmallVectorImpl<Val> &yields, int depth) {
   for (auto [arg, val] : llvm::zip(block.getArguments(), args))
-    env[arg] = val;
+    bind(arg, val);
   for (Operation &op : block) {
     if (op.hasTrait<OpTrait::IsTerminator>()) {
       yields.clear();
@@ -299,7 +310,7 @@ Status Interpreter::evalOp(Operation &op, int depth) {
     }
     ATTUNE_RETURN_IF_ERROR(call(callee, std::move(args), results, depth + 1));
     for (auto [r, t] : llvm::zip(callOp.getResults(), results))
-      env[r] = Val::ofTensor(std::move(t));
+      bind(r, Val::ofTensor(std::move(t)));
     return Status::ok();
   }
   if (auto cst = llvm::dyn_cast<arith::ConstantOp>(op)) {
@@ -321,17 +332,18 @@ Status Interpreter::evalOp(Operation &op, int depth) {
           t.data[i++] = static_cast<double>(isBool ? int64_t(v.getZExtValue())
                                                    : v.getSExtValue());
       }
-      env[cst.getResult()] = Val::ofTensor(std::move(t));
+      bind(cst.getResult(), Val::ofTensor(std::move(t)));
       return Status::ok();
     }
     if (auto f = llvm::dyn_cast<FloatAttr>(value)) {
-      env[cst.getResult()] = Val::ofFloat(f.getValueAsDouble());
+      bind(cst.getResult(), Val::ofFloat(f.getValueAsDouble()));
       return Status::ok();
     }
     if (auto iv = llvm::dyn_cast<IntegerAttr>(value)) {
-      env[cst.getResult()] = Val::ofInt(
-          iv.getType().isInteger(1) ? int64_t(iv.getValue().getZExtValue())
-                                    : iv.getValue().getSExtValue());
+      bind(cst.getResult(),
+           Val::ofInt(iv.getType().isInteger(1)
+                          ? int64_t(iv.getValue().getZExtValue())
+                          : iv.getValue().getSExtValue()));
       return Status::ok();
     }
     return opError(op, unimplemented("unsupported constant"));
@@ -352,9 +364,9 @@ Status Interpreter::evalOp(Operation &op, int depth) {
       linear = linear * t->shape[d] + i;
     }
     double x = t->data[linear];
-    env[extract.getResult()] = isFloatDType(t->dtype)
-                                   ? Val::ofFloat(x)
-                                   : Val::ofInt(static_cast<int64_t>(x));
+    bind(extract.getResult(), isFloatDType(t->dtype)
+                                  ? Val::ofFloat(x)
+                                  : Val::ofInt(static_cast<int64_t>(x)));
     return Status::ok();
   }
   return evalScalar(op);
@@ -377,7 +389,7 @@ Status Interpreter::evalScalar(Operation &op) {
   Type rt = result.getType();
   auto setF = [&](double x) {
     StatusOr<DType> d = dtypeOf(rt);
-    env[result] = Val::ofFloat(d ? roundOut(x, *d, precision) : x);
+    bind(result, Val::ofFloat(d ? roundOut(x, *d, precision) : x));
     return Status::ok();
   };
   auto wrapInt = [&](int64_t x) -> int64_t {
@@ -389,7 +401,7 @@ Status Interpreter::evalScalar(Operation &op) {
     return llvm::SignExtend64(static_cast<uint64_t>(x), w);
   };
   auto setI = [&](int64_t x) {
-    env[result] = Val::ofInt(wrapInt(x));
+    bind(result, Val::ofInt(wrapInt(x)));
     return Status::ok();
   };
   auto f = [&](unsigned i) { return in(i).f; };
@@ -417,11 +429,16 @@ Status Interpreter::evalScalar(Operation &op) {
       .Case([&](arith::DivSIOp) -> Status {
         if (iv(1) == 0)
           return opError(op, invalidArgument("integer division by zero"));
+        // INT64_MIN / -1 overflows (and traps): it wraps, as arith defines.
+        if (iv(1) == -1)
+          return setI(static_cast<int64_t>(0 - static_cast<uint64_t>(iv(0))));
         return setI(iv(0) / iv(1));
       })
       .Case([&](arith::RemSIOp) -> Status {
         if (iv(1) == 0)
           return opError(op, invalidArgument("integer remainder by zero"));
+        if (iv(1) == -1)
+          return setI(0);
         return setI(iv(0) % iv(1));
       })
       .Case([&](arith::DivUIOp) -> Status {
@@ -536,7 +553,7 @@ Status Interpreter::evalScalar(Operation &op) {
       })
       .Case([&](arith::SelectOp) {
         const Val &chosen = in(0).i ? in(1) : in(2);
-        env[result] = chosen;
+        bind(result, chosen);
         return Status::ok();
       })
       .Case([&](arith::IndexCastOp) { return setI(iv(0)); })
@@ -550,7 +567,14 @@ Status Interpreter::evalScalar(Operation &op) {
         return setI(static_cast<int64_t>(std::trunc(f(0))));
       })
       .Case([&](arith::ExtFOp) { return setF(f(0)); })
-      .Case([&](arith::TruncFOp) { return setF(f(0)); })
+      .Case([&](arith::TruncFOp) -> Status {
+        // A truncation rounds in both precisions, as attune.cast does.
+        StatusOr<DType> d = dtypeOf(rt);
+        if (!d)
+          return opError(op, d.status());
+        bind(result, Val::ofFloat(roundToDType(f(0), *d)));
+        return Status::ok();
+      })
       .Case([&](math::ExpOp) { return setF(std::exp(f(0))); })
       .Case([&](math::Exp2Op) { return setF(std::exp2(f(0))); })
       .Case([&](math::LogOp) { return setF(std::log(f(0))); })
@@ -591,11 +615,11 @@ Status Interpreter::evalAttune(Operation &op, int depth) {
   auto t = [&](Value v) -> const RefTensor & { return *tensor(v); };
   auto opt = [&](Value v) -> const RefTensor * { return tensor(v); };
   auto set1 = [&](RefTensor r) {
-    env[op.getResult(0)] = Val::ofTensor(std::move(r));
+    bind(op.getResult(0), Val::ofTensor(std::move(r)));
   };
   auto set2 = [&](RefTensor a, RefTensor b) {
-    env[op.getResult(0)] = Val::ofTensor(std::move(a));
-    env[op.getResult(1)] = Val::ofTensor(std::move(b));
+    bind(op.getResult(0), Val::ofTensor(std::move(a)));
+    bind(op.getResult(1), Val::ofTensor(std::move(b)));
   };
   auto scaleOf = [](std::optional<APFloat> s) -> std::optional<double> {
     if (!s)
@@ -888,7 +912,7 @@ Status Interpreter::evalAttune(Operation &op, int depth) {
             ATTUNE_RETURN_IF_ERROR(
                 evalBlock(a.getBody().front(), args, out, depth));
             for (auto [r, v] : llvm::zip(a.getResults(), out))
-              env[r] = v;
+              bind(r, v);
             return Status::ok();
           })
           .Case([&](A::ChunkedOp a) -> Status {
@@ -901,6 +925,27 @@ Status Interpreter::evalAttune(Operation &op, int depth) {
                                      " does not divide dim " +
                                      std::to_string(axis) + " of the input (" +
                                      std::to_string(n) + ")");
+            if (n == 0) {
+              // No chunk to run: each result is empty along `axis`, with the
+              // other dims its type gives.
+              for (Value r : a.getResults()) {
+                auto type = llvm::cast<RankedTensorType>(r.getType());
+                StatusOr<DType> d = dtypeOf(type.getElementType());
+                if (!d)
+                  return d.status();
+                std::vector<int64_t> shape(type.getShape().begin(),
+                                           type.getShape().end());
+                shape[axis] = 0;
+                for (int64_t dim : shape)
+                  if (ShapedType::isDynamic(dim))
+                    return invalidArgument(
+                        "the input is empty along the chunked axis and result "
+                        "type " +
+                        str(type) + " leaves a dim unknown");
+                bind(r, Val::ofTensor(RefTensor(*d, shape)));
+              }
+              return Status::ok();
+            }
             std::vector<std::vector<RefTensor>> pieces(a.getNumResults());
             for (int64_t start = 0; start < n; start += chunk) {
               RefTensor piece;
@@ -915,7 +960,7 @@ Status Interpreter::evalAttune(Operation &op, int depth) {
             for (auto [r, ps] : llvm::zip(a.getResults(), pieces)) {
               RefTensor y;
               ATTUNE_RETURN_IF_ERROR(concat(ps, axis, y));
-              env[r] = Val::ofTensor(std::move(y));
+              bind(r, Val::ofTensor(std::move(y)));
             }
             return Status::ok();
           })

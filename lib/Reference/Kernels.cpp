@@ -199,6 +199,12 @@ static bool maskAllows(const MaskTerm &m, const MaskCtx &c, int64_t b,
 
 static int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/// max() that lets NaN through: std::max(-inf, NaN) is -inf, which would
+/// make a row of NaN scores look fully masked and hide the NaN.
+static double maxOrNaN(double a, double b) {
+  return std::isnan(a) || std::isnan(b) ? kNaN : std::max(a, b);
+}
+
 static Status validateMask(const MaskTerm &m, const MaskCtx &c,
                            const std::string &path, int depth,
                            bool &needsDocs) {
@@ -291,7 +297,12 @@ static void finishRow(const std::vector<int64_t> &keys,
                       double &lseOut) {
   double m = -kInf;
   for (double s : scores)
-    m = std::max(m, s);
+    m = maxOrNaN(m, s);
+  if (std::isnan(m)) {
+    std::fill(outRow, outRow + dv, kNaN);
+    lseOut = kNaN;
+    return;
+  }
   if (keys.empty() || m == -kInf) {
     std::fill(outRow, outRow + dv, 0.0);
     lseOut = -kInf;
@@ -639,7 +650,12 @@ Status combineByLse(const std::vector<RefTensor> &outs,
   for (int64_t r = 0; r < rows; ++r) {
     double m = -kInf;
     for (size_t i = 0; i < n; ++i)
-      m = std::max(m, lses[i].data[r]);
+      m = maxOrNaN(m, lses[i].data[r]);
+    if (std::isnan(m)) {
+      std::fill(o.data.begin() + r * dv, o.data.begin() + (r + 1) * dv, kNaN);
+      l.data[r] = kNaN;
+      continue;
+    }
     if (m == -kInf) {
       l.data[r] = -kInf; // o's row is already zero
       continue;
@@ -730,6 +746,17 @@ Status lshAttention(const RefTensor &qk, const RefTensor &v,
   if (spec.chunkSize < 1)
     return invalidArgument("lshAttention: chunkSize = " +
                            std::to_string(spec.chunkSize) + "; expected >= 1");
+  // The same bounds as the op verifier: far above what Reformer uses (a few
+  // thousand buckets, at most 16 rounds), low enough that the rotations and
+  // per-round partial results always fit in memory.
+  if (nb > kMaxLshBuckets)
+    return invalidArgument("lshAttention: numBuckets = " + std::to_string(nb) +
+                           "; expected at most " +
+                           std::to_string(kMaxLshBuckets));
+  if (spec.numRounds > kMaxLshRounds)
+    return invalidArgument(
+        "lshAttention: numRounds = " + std::to_string(spec.numRounds) +
+        "; expected at most " + std::to_string(kMaxLshRounds));
   if (!spec.scale && D <= 0)
     return invalidArgument("lshAttention: head dim D = 0 has no default "
                            "scale 1/sqrt(D); pass a scale");
@@ -1124,7 +1151,12 @@ Status softmax(const RefTensor &x, int64_t axis, Precision p, RefTensor &y) {
       auto at = [&](int64_t j) { return (o * n + j) * inner + in; };
       double m = -kInf;
       for (int64_t j = 0; j < n; ++j)
-        m = std::max(m, x.data[at(j)]);
+        m = maxOrNaN(m, x.data[at(j)]);
+      if (std::isnan(m)) {
+        for (int64_t j = 0; j < n; ++j)
+          r.data[at(j)] = kNaN;
+        continue;
+      }
       if (m == -kInf)
         continue; // an all -inf slice gives zeros
       double sum = 0;
@@ -1163,7 +1195,7 @@ Status crossEntropy(const RefTensor &logits, const RefTensor &labels,
     const double *row = logits.data.data() + i * C;
     double m = -kInf;
     for (int64_t c = 0; c < C; ++c)
-      m = std::max(m, row[c]);
+      m = maxOrNaN(m, row[c]);
     double lseRow = m;
     if (std::isfinite(m)) {
       double sum = 0;

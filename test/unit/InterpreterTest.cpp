@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attune/Reference/Interpreter.h"
+#include "TensorTestUtil.h"
 #include "attune/Init/InitAll.h"
 #include "attune/runtime/Philox.h"
 #include "attune/runtime/TensorIO.h"
@@ -22,6 +23,7 @@
 
 using namespace attune;
 using namespace attune::ref;
+using attune::ref::testing::maxAbsDiff;
 
 #ifndef ATTUNE_SOURCE_DIR
 #error "ATTUNE_SOURCE_DIR must point at the source tree"
@@ -61,13 +63,6 @@ void expectBitwiseEqual(const RefTensor &a, const RefTensor &b) {
   ASSERT_EQ(a.dtype, b.dtype);
   for (int64_t i = 0; i < a.numElements(); ++i)
     ASSERT_EQ(a.data[i], b.data[i]) << "at element " << i;
-}
-
-double maxAbsDiff(const RefTensor &a, const RefTensor &b) {
-  double m = 0;
-  for (int64_t i = 0; i < a.numElements(); ++i)
-    m = std::max(m, std::fabs(a.data[i] - b.data[i]));
-  return m;
 }
 
 void checkOk(const Status &s) { ASSERT_TRUE(s.isOk()) << s.message(); }
@@ -258,6 +253,121 @@ TEST_F(InterpreterTest, StructuralOpsKeepTheirAlgebra) {
   checkOk(binary(BinaryKind::Sub, rev[0], f, Precision::F64, rx1));
   EXPECT_LT(maxAbsDiff(rx2, x2), 1e-12);
   EXPECT_LT(maxAbsDiff(rx1, x), 1e-12);
+}
+
+/// Kernels hold references to their operands while regions and chunk bodies
+/// bind new values: with enough values bound before the op that binding
+/// grows the value map, those references must stay valid. (A DenseMap of
+/// values used to move them and crash or read freed memory here.)
+TEST_F(InterpreterTest, ManyValuesBeforeRegionOps) {
+  // The map grows at a size that depends on its implementation: sweep the
+  // number of values bound before the ops across several growth points.
+  RefTensor x = randomTensor(DType::F32, {1, 2, 9, 8}, 50);
+  RefTensor expX;
+  checkOk(unary(UnaryKind::Exp, x, Precision::F64, expX));
+  for (int n = 20; n < 150; ++n) {
+    std::string text =
+        "func.func @f(%x: tensor<1x2x9x8xf32>) -> (tensor<1x2x9x8xf32>, "
+        "tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>) {\n  %v0 = attune.neg %x "
+        ": tensor<1x2x9x8xf32>\n";
+    for (int i = 1; i < n; ++i)
+      text += "  %v" + std::to_string(i) + " = attune.neg %v" +
+              std::to_string(i - 1) + " : tensor<1x2x9x8xf32>\n";
+    std::string last = "%v" + std::to_string(n - 1);
+    text += "  %o1, %l1 = attune.attention " + last + ", " + last + ", " +
+            last + R"mlir( mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %ok = arith.cmpi ule, %j, %i : index
+    %t = arith.andi %ok, %ok : i1
+    %u = arith.ori %t, %t : i1
+    attune.yield %u : i1
+  } : (tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>)
+    -> (tensor<1x2x9x8xf32>, tensor<1x2x9xf32>)
+)mlir" + "  %o2, %l2 = attune.attention " +
+            last + ", " + last + ", " + last + R"mlir( {mask = #attune.causal}
+    : (tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>)
+    -> (tensor<1x2x9x8xf32>, tensor<1x2x9xf32>)
+  %c = attune.chunked %x along 2 by 3 {
+  ^bb0(%p: tensor<1x2x3x8xf32>):
+    %a = attune.neg %p : tensor<1x2x3x8xf32>
+    %b = attune.neg %a : tensor<1x2x3x8xf32>
+    %e = attune.exp %b : tensor<1x2x3x8xf32>
+    attune.yield %e : tensor<1x2x3x8xf32>
+  } : (tensor<1x2x9x8xf32>) -> tensor<1x2x9x8xf32>
+  return %o1, %o2, %c : tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>
+})mlir";
+    auto module = parse(text);
+    ASSERT_TRUE(module) << "n = " << n;
+    std::vector<RefTensor> out;
+    checkOk(runFunction(*module, "f", {x}, Precision::F64, out));
+    ASSERT_EQ(out.size(), 3u);
+    SCOPED_TRACE("n = " + std::to_string(n));
+    expectBitwiseEqual(out[0], out[1]); // region == named causal
+    expectBitwiseEqual(out[2], expX);
+  }
+}
+
+/// Scalar region arithmetic follows arith's definitions where C++ would trap
+/// or not round: INT64_MIN / -1 wraps, remsi by -1 is 0, truncf rounds.
+TEST_F(InterpreterTest, ScalarRegionEdgeCases) {
+  auto module = parse(R"mlir(
+    func.func @f(%q: tensor<1x1x2x1xf32>) -> (tensor<1x1x2x1xf32>, tensor<1x1x2xf32>) {
+      %o, %l = attune.attention %q, %q, %q {scale = 1.0 : f64} mask {
+      ^bb0(%b: index, %h: index, %i: index, %j: index):
+        %min = arith.constant -9223372036854775808 : i64
+        %m1 = arith.constant -1 : i64
+        %d = arith.divsi %min, %m1 : i64
+        %r = arith.remsi %min, %m1 : i64
+        %c0 = arith.constant 0 : i64
+        %wraps = arith.cmpi eq, %d, %min : i64
+        %zero = arith.cmpi eq, %r, %c0 : i64
+        %ok = arith.andi %wraps, %zero : i1
+        attune.yield %ok : i1
+      } score {
+      ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+        // 1 + 2^-9 is not a bf16 value: truncf rounds it to 1.
+        %x = arith.constant 1.001953125 : f32
+        %t = arith.truncf %x : f32 to bf16
+        %e = arith.extf %t : bf16 to f32
+        %z = arith.subf %e, %e : f32
+        %one = arith.constant 1.0 : f32
+        %is1 = arith.cmpf oeq, %e, %one : f32
+        %nan = arith.constant 0x7FC00000 : f32
+        %r = arith.select %is1, %z, %nan : f32
+        attune.yield %r : f32
+      } : (tensor<1x1x2x1xf32>, tensor<1x1x2x1xf32>, tensor<1x1x2x1xf32>)
+        -> (tensor<1x1x2x1xf32>, tensor<1x1x2xf32>)
+      return %o, %l : tensor<1x1x2x1xf32>, tensor<1x1x2xf32>
+    })mlir");
+  ASSERT_TRUE(module);
+  RefTensor q(DType::F32, {1, 1, 2, 1});
+  q.data = {1.0, 3.0};
+  for (Precision p : {Precision::F64, Precision::Native}) {
+    std::vector<RefTensor> out;
+    checkOk(runFunction(*module, "f", {q}, p, out));
+    // Every key allowed, every score 0: out is the mean of v, lse = ln 2.
+    EXPECT_EQ(out[0].data[0], 2.0);
+    EXPECT_NEAR(out[1].data[0], std::log(2.0), 1e-6);
+  }
+}
+
+/// A chunked op over an empty axis runs no chunk and returns empty results.
+TEST_F(InterpreterTest, ChunkedOverEmptyAxis) {
+  auto module = parse(R"mlir(
+    func.func @f(%x: tensor<2x0x4xf32>) -> tensor<2x0x4xf32> {
+      %y = attune.chunked %x along 1 by 2 {
+      ^bb0(%c: tensor<2x2x4xf32>):
+        %t = attune.relu %c : tensor<2x2x4xf32>
+        attune.yield %t : tensor<2x2x4xf32>
+      } : (tensor<2x0x4xf32>) -> tensor<2x0x4xf32>
+      return %y : tensor<2x0x4xf32>
+    })mlir");
+  ASSERT_TRUE(module);
+  std::vector<RefTensor> out;
+  checkOk(runFunction(*module, "f", {RefTensor(DType::F32, {2, 0, 4})},
+                      Precision::F64, out));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].shape, (std::vector<int64_t>{2, 0, 4}));
 }
 
 /// Wrong arguments are refused with the argument's name, the expectation and

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "TensorTestUtil.h"
 #include "attune/Reference/Kernels.h"
 #include "attune/runtime/Philox.h"
 
@@ -18,6 +19,7 @@
 
 using namespace attune;
 using namespace attune::ref;
+using attune::ref::testing::maxAbsDiff;
 
 namespace {
 
@@ -55,17 +57,6 @@ RefTensor fromValues(DType t, std::vector<int64_t> shape,
   EXPECT_EQ(r.data.size(), values.size());
   r.data = std::move(values);
   return r;
-}
-
-double maxAbsDiff(const RefTensor &a, const RefTensor &b) {
-  EXPECT_EQ(a.shape, b.shape);
-  double m = 0;
-  for (size_t i = 0; i < a.data.size() && i < b.data.size(); ++i) {
-    if (a.data[i] == b.data[i])
-      continue; // also equal infinities
-    m = std::max(m, std::fabs(a.data[i] - b.data[i]));
-  }
-  return m;
 }
 
 bool bitwiseEqual(const RefTensor &a, const RefTensor &b) {
@@ -1524,3 +1515,77 @@ TEST(Reduce, SumMeanMaxKeepDims) {
 }
 
 } // namespace
+
+/// A NaN score is not a masked score: a row whose scores are NaN gives NaN
+/// (not out = 0 / lse = -inf), and so does a softmax slice holding NaN and
+/// an lse-combination over a NaN partial; fully masked rows stay 0 / -inf.
+TEST(NaNPropagation, NaNIsNeverMistakenForMasked) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  RefTensor q(DType::F32, {1, 1, 2, 2}), k(DType::F32, {1, 1, 2, 2}),
+      v(DType::F32, {1, 1, 2, 2});
+  q.data = {nan, nan, 1, 0};
+  k.data = {1, 0, 0, 1};
+  v.data = {1, 2, 3, 4};
+  AttentionSpec spec;
+  MaskTerm causal;
+  causal.kind = MaskTerm::Kind::Causal;
+  spec.mask = causal;
+  for (Precision p : {Precision::F64, Precision::Native}) {
+    RefTensor out, lse;
+    ASSERT_TRUE(attention(q, k, v, spec, p, out, lse).isOk());
+    EXPECT_TRUE(std::isnan(out.data[0]) && std::isnan(out.data[1]));
+    EXPECT_TRUE(std::isnan(lse.data[0]));
+    EXPECT_FALSE(std::isnan(out.data[2]));
+    EXPECT_TRUE(std::isfinite(lse.data[1]));
+  }
+
+  RefTensor x(DType::F32, {2, 3});
+  x.data = {nan, nan, nan, -INFINITY, -INFINITY, -INFINITY};
+  RefTensor y;
+  ASSERT_TRUE(softmax(x, -1, Precision::F64, y).isOk());
+  EXPECT_TRUE(std::isnan(y.data[0]) && std::isnan(y.data[2]));
+  EXPECT_EQ(y.data[3], 0.0);
+  EXPECT_EQ(y.data[5], 0.0);
+
+  RefTensor o1(DType::F32, {1, 1}), l1(DType::F32, {1});
+  RefTensor o2(DType::F32, {1, 1}), l2(DType::F32, {1});
+  o1.data = {1};
+  l1.data = {nan};
+  o2.data = {2};
+  l2.data = {-INFINITY};
+  RefTensor o, l;
+  ASSERT_TRUE(combineByLse({o1, o2}, {l1, l2}, Precision::F64, o, l).isOk());
+  EXPECT_TRUE(std::isnan(o.data[0]) && std::isnan(l.data[0]));
+}
+
+/// The shared comparison helper cannot be fooled by NaN, opposite
+/// infinities or shapes.
+TEST(TestUtil, MaxAbsDiffSeesNaN) {
+  RefTensor a(DType::F32, {2}), b(DType::F32, {2});
+  a.data = {1, 2};
+  b.data = {1, std::numeric_limits<double>::quiet_NaN()};
+  EXPECT_TRUE(std::isinf(maxAbsDiff(a, b)));
+  b.data = {1, 2};
+  EXPECT_EQ(maxAbsDiff(a, b), 0.0);
+  b.data = {INFINITY, 2};
+  a.data = {-INFINITY, 2};
+  EXPECT_TRUE(std::isinf(maxAbsDiff(a, b)));
+  EXPECT_TRUE(std::isinf(maxAbsDiff(a, RefTensor(DType::F32, {3}))));
+}
+
+/// LSH sizes that would not fit in memory are refused, not attempted.
+TEST(LshLimits, HugeBucketAndRoundCountsAreRefused) {
+  RefTensor qk(DType::F32, {1, 1, 4, 2}), v(DType::F32, {1, 1, 4, 2});
+  RefTensor out, lse;
+  LshSpec spec;
+  spec.numBuckets = int64_t(1) << 62;
+  Status s = lshAttention(qk, v, nullptr, spec, Precision::F64, out, lse);
+  EXPECT_FALSE(s.isOk());
+  EXPECT_NE(s.message().find("at most 65536"), std::string::npos)
+      << s.message();
+  spec.numBuckets = 2;
+  spec.numRounds = int64_t(1) << 62;
+  s = lshAttention(qk, v, nullptr, spec, Precision::F64, out, lse);
+  EXPECT_FALSE(s.isOk());
+  EXPECT_NE(s.message().find("at most 256"), std::string::npos) << s.message();
+}

@@ -156,6 +156,10 @@ Status dilatedAttention(const RefTensor &q, const RefTensor &k,
                         std::optional<double> scale, Precision p,
                         RefTensor &out, RefTensor &lse);
 
+/// Bounds on LSH attributes (the op verifier enforces the same).
+constexpr int64_t kMaxLshBuckets = 1 << 16;
+constexpr int64_t kMaxLshRounds = 256;
+
 struct LshSpec {
   int64_t numBuckets = 2; ///< 1, or even
   int64_t numRounds = 1;  ///< >= 1

@@ -1965,3 +1965,97 @@ func.func @reshape_dynamic_count(%x: tensor<?x6xf32>) {
   %y = attune.reshape %x : tensor<?x6xf32> to tensor<4x5xf32>
   return
 }
+
+// -----
+
+// Rotations must have num_buckets / 2 columns.
+func.func @lsh_rotations_columns(%qk: tensor<1x2x16x8xf32>, %r: tensor<1x8x3xf32>) {
+  // expected-error @+2 {{expected rotations dim 2 (buckets / 2) to be 2 (num_buckets / 2), got 3}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %out, %lse = attune.lsh_attention %qk, %qk rotations %r {num_buckets = 4 : i64, num_rounds = 1 : i64, chunk_size = 4 : i64, seed = 0 : i64}
+    : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x8x3xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16xf32>)
+  return
+}
+
+// -----
+
+// LSH bucket counts are bounded (Reformer uses a few thousand at most).
+func.func @lsh_too_many_buckets(%qk: tensor<1x2x16x8xf32>) {
+  // expected-error @+2 {{expected num_buckets <= 65536, got 131072}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %out, %lse = attune.lsh_attention %qk, %qk {num_buckets = 131072 : i64, num_rounds = 1 : i64, chunk_size = 4 : i64, seed = 0 : i64}
+    : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16xf32>)
+  return
+}
+
+// -----
+
+// LSH round counts are bounded.
+func.func @lsh_too_many_rounds(%qk: tensor<1x2x16x8xf32>) {
+  // expected-error @+2 {{expected num_rounds <= 256, got 4611686018427387904}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %out, %lse = attune.lsh_attention %qk, %qk {num_buckets = 2 : i64, num_rounds = 4611686018427387904 : i64, chunk_size = 4 : i64, seed = 0 : i64}
+    : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16xf32>)
+  return
+}
+
+// -----
+
+// LSH needs a non-empty head dim.
+func.func @lsh_zero_head_dim(%qk: tensor<1x2x16x0xf32>) {
+  // expected-error @+2 {{expected head dim D (qk dim 3) > 0, got 0}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %out, %lse = attune.lsh_attention %qk, %qk {num_buckets = 2 : i64, num_rounds = 1 : i64, chunk_size = 4 : i64, seed = 0 : i64}
+    : (tensor<1x2x16x0xf32>, tensor<1x2x16x0xf32>) -> (tensor<1x2x16x0xf32>, tensor<1x2x16xf32>)
+  return
+}
+
+// -----
+
+// Attention needs a non-empty head dim (the default scale is 1/sqrt(D)).
+func.func @attention_zero_head_dim(%q: tensor<1x2x16x0xf32>) {
+  // expected-error @+2 {{expected head dim D (query dim 3) > 0, got 0}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %out, %lse = attune.attention %q, %q, %q
+    : (tensor<1x2x16x0xf32>, tensor<1x2x16x0xf32>, tensor<1x2x16x0xf32>) -> (tensor<1x2x16x0xf32>, tensor<1x2x16xf32>)
+  return
+}
+
+// -----
+
+// Rank-1 positions give one position per token along dim -2.
+func.func @rope_positions_length(%x: tensor<1x2x16x8xf32>, %p: tensor<15xi64>) {
+  // expected-error @+2 {{expected positions dim 0 (length) to be 16 (the input's dim -2), got 15}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = attune.rope %x positions %p : (tensor<1x2x16x8xf32>, tensor<15xi64>) -> tensor<1x2x16x8xf32>
+  return
+}
+
+// -----
+
+// Positions [B, L] need a batch dim in the input, which a rank-2 input lacks.
+func.func @rope_batched_positions_rank2(%x: tensor<16x8xf32>, %p: tensor<16x16xi64>) {
+  // expected-error @+2 {{expected positions of rank 1 [L] for a rank-2 input (positions [B, L] need an input of rank >= 3 with B at dim 0)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = attune.rope %x positions %p : (tensor<16x8xf32>, tensor<16x16xi64>) -> tensor<16x8xf32>
+  return
+}
+
+// -----
+
+// A max has no value over an empty dim.
+func.func @reduce_max_empty(%x: tensor<4x0xf32>) {
+  // expected-error @+2 {{expected a non-empty dim 1 to take a max over, got size 0}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = attune.reduce %x {kind = #attune.reduce_kind<max>, axes = array<i64: 1>} : (tensor<4x0xf32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+// Element counts must fit in int64.
+func.func @reshape_count_overflow(%x: tensor<4294967296x4294967296xf32>) {
+  // expected-error @+1 {{expected element counts that fit in int64, got [4294967296, 4294967296] to [4294967296, 4294967296, 1]}}
+  %y = attune.reshape %x : tensor<4294967296x4294967296xf32> to tensor<4294967296x4294967296x1xf32>
+  return
+}

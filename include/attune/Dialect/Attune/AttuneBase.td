@@ -207,7 +207,8 @@ def Attune_BlockSparseAttr : Attune_MaskAttr<"BlockSparse", "block_sparse"> {
   let description = [{
     A boolean layout over (query block, key block), shared by all heads
     (rank 2) or given per query head (rank 3), as in the Sparse Transformer
-    and BigBird. It must cover ceil(Lq / block_q) x ceil(Lk / block_k).
+    and BigBird. With static lengths its last two dims must be exactly
+    ceil(Lq / block_q) x ceil(Lk / block_k) (a rank-3 layout has Hq heads).
 
     ```mlir
     #attune.block_sparse<block_q = 64, block_k = 64,

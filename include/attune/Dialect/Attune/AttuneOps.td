@@ -123,7 +123,9 @@ def Attune_LshAttentionOp : Attune_InferOp<"lsh_attention"> {
     `num_rounds` rounds hashes positions into `num_buckets` buckets by a random
     rotation (argmax over [xR, -xR]), sorts them stably by bucket, and lets each
     chunk of `chunk_size` sorted positions attend to itself and the previous
-    chunk; a position attends to itself only when nothing else is available.
+    chunk (chunk 0 to the last chunk; the two as a set, so one chunk is never
+    counted twice); `causal` removes later positions; a position attends to
+    itself only when nothing else is available.
     Rounds combine by log-sum-exp. Rotations `[num_rounds, D, num_buckets/2]`
     come from the optional operand or from Philox-4x32-10 keyed by `seed`.
 
@@ -302,7 +304,8 @@ def Attune_CrossEntropyOp : Attune_InferOp<"cross_entropy"> {
   let summary = "softmax cross-entropy of logits [N, C] against labels [N]";
   let description = [{
     `loss_i = logsumexp(logits_i) - logits_i[label_i]`; rows labelled
-    `ignore_index` count neither in the sum nor in the mean's denominator.
+    `ignore_index` count neither in the sum nor in the mean's denominator;
+    a mean over no counted row is 0 (PyTorch gives NaN there).
     `none` returns `[N]`, `mean` and `sum` a rank-0 tensor.
 
     ```mlir
