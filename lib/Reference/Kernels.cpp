@@ -287,6 +287,19 @@ static Status validateMask(const MaskTerm &m, const MaskCtx &c,
   return bad("unknown mask kind");
 }
 
+/// The attention scale: the given one, else 1/sqrt(D); it must be finite.
+static Status resolveScale(std::optional<double> scale, int64_t D,
+                           const std::string &who, double &out) {
+  if (!scale && D <= 0)
+    return invalidArgument(who + ": head dim D = 0 has no default scale "
+                                 "1/sqrt(D); pass a scale");
+  out = scale ? *scale : 1.0 / std::sqrt(static_cast<double>(D));
+  if (!std::isfinite(out))
+    return invalidArgument(who + ": scale = " + num(out) +
+                           "; expected a finite value");
+  return Status::ok();
+}
+
 /// Softmax over one row's allowed scores and the weighted sum of their value
 /// rows. Two passes: the maximum, then the sum. `keys` index rows of
 /// `vBase` (stride dv).
@@ -488,14 +501,8 @@ Status attention(const RefTensor &q, const RefTensor &k, const RefTensor &v,
                            "heads Hkv = " +
                            std::to_string(hkv) +
                            " (expected Hkv >= 1 dividing Hq)");
-  if (!spec.scale && D <= 0)
-    return invalidArgument("attention: head dim D = 0 has no default scale "
-                           "1/sqrt(D); pass a scale");
-  const double scale0 =
-      spec.scale ? *spec.scale : 1.0 / std::sqrt(static_cast<double>(D));
-  if (!std::isfinite(scale0))
-    return invalidArgument("attention: scale = " + num(scale0) +
-                           "; expected a finite value");
+  double scale0;
+  ATTUNE_RETURN_IF_ERROR(resolveScale(spec.scale, D, "attention", scale0));
 
   MaskCtx ctx{lq, lk, hq, spec.qDocIds, spec.kvDocIds};
   if (spec.mask) {
@@ -757,14 +764,8 @@ Status lshAttention(const RefTensor &qk, const RefTensor &v,
     return invalidArgument(
         "lshAttention: numRounds = " + std::to_string(spec.numRounds) +
         "; expected at most " + std::to_string(kMaxLshRounds));
-  if (!spec.scale && D <= 0)
-    return invalidArgument("lshAttention: head dim D = 0 has no default "
-                           "scale 1/sqrt(D); pass a scale");
-  const double scale0 =
-      spec.scale ? *spec.scale : 1.0 / std::sqrt(static_cast<double>(D));
-  if (!std::isfinite(scale0))
-    return invalidArgument("lshAttention: scale = " + num(scale0) +
-                           "; expected a finite value");
+  double scale0;
+  ATTUNE_RETURN_IF_ERROR(resolveScale(spec.scale, D, "lshAttention", scale0));
   const int64_t half = nb / 2, rounds = spec.numRounds;
   if (rotations) {
     ATTUNE_RETURN_IF_ERROR(checkTensor(*rotations, "lshAttention rotations"));

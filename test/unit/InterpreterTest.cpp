@@ -423,6 +423,15 @@ TEST_F(InterpreterTest, ToleranceRuleOnBf16Attention) {
         : (tensor<1x12x113x64xbf16>, tensor<1x2x239x64xbf16>, tensor<1x2x239x64xbf16>)
         -> (tensor<1x12x113x64xbf16>, tensor<1x12x113xf32>)
       return %o, %l : tensor<1x12x113x64xbf16>, tensor<1x12x113xf32>
+    }
+    func.func @attn32(%q: tensor<1x12x113x64xf32>, %k: tensor<1x2x239x64xf32>, %v: tensor<1x2x239x64xf32>)
+        -> (tensor<1x12x113x64xf32>, tensor<1x12x113xf32>) {
+      %o, %l = attune.attention %q, %k, %v {
+          mask = #attune.sliding_window<left = 64, right = 0, align = bottom_right>,
+          score_mods = [#attune.alibi]}
+        : (tensor<1x12x113x64xf32>, tensor<1x2x239x64xf32>, tensor<1x2x239x64xf32>)
+        -> (tensor<1x12x113x64xf32>, tensor<1x12x113xf32>)
+      return %o, %l : tensor<1x12x113x64xf32>, tensor<1x12x113xf32>
     })mlir");
   ASSERT_TRUE(module);
   RefTensor q = randomTensor(DType::BF16, {1, 12, 113, 64}, 40);
@@ -431,12 +440,26 @@ TEST_F(InterpreterTest, ToleranceRuleOnBf16Attention) {
   std::vector<RefTensor> gold, lowp;
   checkOk(runFunction(*module, "attn", {q, k, v}, Precision::F64, gold));
   checkOk(runFunction(*module, "attn", {q, k, v}, Precision::Native, lowp));
-  ToleranceReport same = checkTolerance(lowp[0], gold[0], lowp[0], 1e-6);
-  EXPECT_TRUE(same.ok) << same.message;
-  EXPECT_GT(same.refError, 0.0); // bf16 rounding is visible
-  RefTensor off = lowp[0];
-  off.data[5] += 0.25;
-  EXPECT_FALSE(checkTolerance(off, gold[0], lowp[0], 1e-6).ok);
+  // The "backend": the same bf16 values computed in f32, its output rounded
+  // to bf16 as a bf16 kernel would store it.
+  auto toF32 = [](RefTensor t) {
+    t.dtype = DType::F32;
+    return t;
+  };
+  std::vector<RefTensor> backend;
+  checkOk(runFunction(*module, "attn32", {toF32(q), toF32(k), toF32(v)},
+                      Precision::Native, backend));
+  RefTensor out = backend[0];
+  out.dtype = DType::BF16;
+  for (double &x : out.data)
+    x = roundToDType(x, DType::BF16);
+  ToleranceReport report = checkTolerance(out, gold[0], lowp[0], 1e-6);
+  EXPECT_TRUE(report.ok) << report.message;
+  EXPECT_GT(report.refError, 0.0); // bf16 rounding is visible
+  EXPECT_GT(report.maxError, 0.0); // and so is the backend's
+  // A backend error of a quarter is far outside the bound.
+  out.data[5] += 0.25;
+  EXPECT_FALSE(checkTolerance(out, gold[0], lowp[0], 1e-6).ok);
 }
 
 } // namespace
