@@ -122,14 +122,6 @@ StatusOr<std::vector<ValueInfo>> describe(TypeRange types, func::FuncOp func,
   return infos;
 }
 
-std::string shapeString(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") +
-         (shape[i] < 0 ? std::string("?") : std::to_string(shape[i]));
-  return s + "]";
-}
-
 MaskTerm toMaskTerm(Attribute attr) {
   MaskTerm t;
   llvm::TypeSwitch<Attribute>(attr)
@@ -260,8 +252,8 @@ Status Interpreter::call(func::FuncOp func, std::vector<RefTensor> args,
       shapeOk = info.shape[d] < 0 || info.shape[d] == a.shape[d];
     if (!shapeOk)
       return invalidArgument(what + ": expected shape " +
-                             shapeString(info.shape) + ", got " +
-                             shapeString(a.shape));
+                             shapeToString(info.shape) + ", got " +
+                             shapeToString(a.shape));
     vals.push_back(Val::ofTensor(std::move(args[i])));
   }
   SmallVector<Val> yields;
@@ -980,10 +972,10 @@ Status Interpreter::evalAttune(Operation &op, int depth) {
     for (int64_t d = 0; ok && d < type.getRank(); ++d)
       ok = type.isDynamicDim(d) || type.getDimSize(d) == got->shape[d];
     if (!ok)
-      return opError(op,
-                     invalidArgument("result shape " + shapeString(got->shape) +
-                                     " does not match the result type " +
-                                     str(r.getType())));
+      return opError(op, invalidArgument("result shape " +
+                                         shapeToString(got->shape) +
+                                         " does not match the result type " +
+                                         str(r.getType())));
   }
   return Status::ok();
 }

@@ -250,7 +250,7 @@ std::string shapeToString(const std::vector<int64_t> &shape) {
   for (size_t i = 0; i < shape.size(); ++i) {
     if (i)
       s += ", ";
-    s += std::to_string(shape[i]);
+    s += shape[i] < 0 ? std::string("?") : std::to_string(shape[i]);
   }
   return s + "]";
 }

@@ -280,6 +280,7 @@ TEST(Shapes, NumElementsAndString) {
   EXPECT_EQ(numElements({int64_t(1) << 40, int64_t(1) << 40}), -1);
   EXPECT_EQ(shapeToString({2, 3, 4}), "[2, 3, 4]");
   EXPECT_EQ(shapeToString({}), "[]");
+  EXPECT_EQ(shapeToString({-1, 8}), "[?, 8]"); // unknown dims
 }
 
 TEST(HostTensorTest, SetGetEveryDType) {

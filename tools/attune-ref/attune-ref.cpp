@@ -65,14 +65,6 @@ static int fail(const std::string &message) {
   return 1;
 }
 
-static std::string shapeStr(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") +
-         (shape[i] < 0 ? std::string("?") : std::to_string(shape[i]));
-  return s + "]";
-}
-
 /// Converts a tensor read from a file to the argument's dtype: exact dtype
 /// matches pass, f32 data may be rounded to bf16/f16; anything else fails.
 static StatusOr<ref::RefTensor> bindTensor(const HostTensor &host,
@@ -95,8 +87,8 @@ static StatusOr<ref::RefTensor> bindTensor(const HostTensor &host,
     ok = info.shape[d] < 0 || info.shape[d] == t.shape[d];
   if (!ok)
     return invalidArgument("argument '" + info.name + "' expects shape " +
-                           shapeStr(info.shape) + ", but " + source +
-                           " holds " + shapeStr(t.shape));
+                           shapeToString(info.shape) + ", but " + source +
+                           " holds " + shapeToString(t.shape));
   return t;
 }
 
@@ -151,10 +143,10 @@ int main(int argc, char **argv) {
     llvm::outs() << "@" << name << "\n";
     for (const ref::ValueInfo &a : *args)
       llvm::outs() << "  arg    " << a.name << ": " << dtypeName(a.dtype) << " "
-                   << shapeStr(a.shape) << "\n";
+                   << shapeToString(a.shape) << "\n";
     for (const ref::ValueInfo &r : *resultInfos)
       llvm::outs() << "  result " << r.name << ": " << dtypeName(r.dtype) << " "
-                   << shapeStr(r.shape) << "\n";
+                   << shapeToString(r.shape) << "\n";
     return 0;
   }
 
@@ -213,7 +205,7 @@ int main(int argc, char **argv) {
     if (randomSeed < 0 || !isFloatDType(info.dtype) || dynamic)
       return fail("argument '" + info.name + "' (" +
                   std::string(dtypeName(info.dtype)) + " " +
-                  shapeStr(info.shape) + ") is not bound: pass --input " +
+                  shapeToString(info.shape) + ") is not bound: pass --input " +
                   info.name + "=FILE.npy or --weights" +
                   (isFloatDType(info.dtype) && !dynamic
                        ? std::string(", or --random-inputs SEED")
@@ -259,8 +251,8 @@ int main(int argc, char **argv) {
     llvm::outs() << llvm::format(
         "%s: %s %s mean %.6g std %.6g min %.6g max %.6g non-finite %lld\n",
         rname.c_str(), std::string(dtypeName(t.dtype)).c_str(),
-        shapeStr(t.shape).c_str(), mean, std::sqrt(std::max(var, 0.0)), mn, mx,
-        static_cast<long long>(nonFinite));
+        shapeToString(t.shape).c_str(), mean, std::sqrt(std::max(var, 0.0)), mn,
+        mx, static_cast<long long>(nonFinite));
     llvm::outs() << "  values:";
     for (int64_t e = 0; e < std::min<int64_t>(printCount, t.numElements()); ++e)
       llvm::outs() << llvm::format(" %.6g", t.data[e]);

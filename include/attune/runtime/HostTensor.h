@@ -42,7 +42,8 @@ double roundToDType(double x, DType t);
 
 /// Number of elements of a shape (1 for rank 0). Negative dims are invalid.
 int64_t numElements(const std::vector<int64_t> &shape);
-/// "[2, 3, 4]" for messages.
+/// "[2, 3, 4]" for messages; a negative dim (unknown, as in a signature with
+/// dynamic dims) prints as "?".
 std::string shapeToString(const std::vector<int64_t> &shape);
 
 /// A dense row-major tensor that owns its bytes.
