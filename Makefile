@@ -10,7 +10,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Everything the build and the tests need, by Debian package name.
 APT_PACKAGES := cmake ninja-build ccache make python3 \
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22 \
-  libgtest-dev libgmock-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev nlohmann-json3-dev \
+  flatbuffers-compiler libflatbuffers-dev libclang-rt-22-dev
 
 CMAKE_FLAGS := -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_C_COMPILER=$(LLVM_PREFIX)/bin/clang \
