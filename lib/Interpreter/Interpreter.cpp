@@ -122,7 +122,9 @@ StatusOr<std::vector<ValueInfo>> describe(TypeRange types, func::FuncOp func,
   return infos;
 }
 
-MaskTerm toMaskTerm(Attribute attr) {
+} // namespace
+
+MaskTerm maskTermFromAttr(Attribute attr) {
   MaskTerm t;
   llvm::TypeSwitch<Attribute>(attr)
       .Case([&](A::CausalAttr a) {
@@ -166,15 +168,35 @@ MaskTerm toMaskTerm(Attribute attr) {
       .Case([&](A::AndAttr a) {
         t.kind = MaskTerm::Kind::And;
         for (Attribute c : a.getTerms())
-          t.children.push_back(toMaskTerm(c));
+          t.children.push_back(maskTermFromAttr(c));
       })
       .Case([&](A::OrAttr a) {
         t.kind = MaskTerm::Kind::Or;
         for (Attribute c : a.getTerms())
-          t.children.push_back(toMaskTerm(c));
+          t.children.push_back(maskTermFromAttr(c));
       });
   return t;
 }
+
+std::vector<ScoreMod> scoreModsFromAttr(ArrayAttr mods) {
+  std::vector<ScoreMod> out;
+  for (Attribute m : mods) {
+    ScoreMod mod;
+    if (auto alibi = llvm::dyn_cast<A::AlibiAttr>(m)) {
+      mod.kind = ScoreMod::Kind::Alibi;
+      if (DenseF64ArrayAttr slopes = alibi.getSlopes())
+        mod.slopes.assign(slopes.asArrayRef().begin(),
+                          slopes.asArrayRef().end());
+    } else {
+      mod.kind = ScoreMod::Kind::Softcap;
+      mod.cap = llvm::cast<A::SoftcapAttr>(m).getCap().convertToDouble();
+    }
+    out.push_back(mod);
+  }
+  return out;
+}
+
+namespace {
 
 class Interpreter {
 public:
@@ -625,23 +647,9 @@ Status Interpreter::evalAttune(Operation &op, int depth) {
             AttentionSpec spec;
             spec.scale = scaleOf(a.getScale());
             if (A::MaskAttrInterface mask = a.getMaskAttr())
-              spec.mask = toMaskTerm(mask);
-            if (ArrayAttr mods = a.getScoreModsAttr()) {
-              for (Attribute m : mods) {
-                ScoreMod mod;
-                if (auto alibi = llvm::dyn_cast<A::AlibiAttr>(m)) {
-                  mod.kind = ScoreMod::Kind::Alibi;
-                  if (DenseF64ArrayAttr slopes = alibi.getSlopes())
-                    mod.slopes.assign(slopes.asArrayRef().begin(),
-                                      slopes.asArrayRef().end());
-                } else {
-                  mod.kind = ScoreMod::Kind::Softcap;
-                  mod.cap =
-                      llvm::cast<A::SoftcapAttr>(m).getCap().convertToDouble();
-                }
-                spec.scoreMods.push_back(mod);
-              }
-            }
+              spec.mask = maskTermFromAttr(mask);
+            if (ArrayAttr mods = a.getScoreModsAttr())
+              spec.scoreMods = scoreModsFromAttr(mods);
             spec.qDocIds = opt(a.getQDocIds());
             spec.kvDocIds = opt(a.getKvDocIds());
             if (!a.getMaskFn().empty()) {

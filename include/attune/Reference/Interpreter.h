@@ -12,6 +12,7 @@
 
 #include "attune/Reference/Kernels.h"
 
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Types.h"
 #include "llvm/ADT/StringRef.h"
@@ -43,6 +44,13 @@ StatusOr<std::vector<ValueInfo>> describeResults(mlir::func::FuncOp func);
 /// checked against the signature (count, dtype, rank, static dims) and every
 /// error names the argument, what was expected and what was found. A failure
 /// inside an op names the op and its location.
+/// The reference's view of an attention op's attributes: a mask attribute
+/// (#attune.causal, #attune.and, ...) as a MaskTerm tree, and score_mods as
+/// ScoreMods. Backends lower from these too, so both read attributes one way.
+/// The attributes must have passed the op verifier.
+MaskTerm maskTermFromAttr(mlir::Attribute attr);
+std::vector<ScoreMod> scoreModsFromAttr(mlir::ArrayAttr mods);
+
 Status runFunction(mlir::ModuleOp module, llvm::StringRef function,
                    const std::vector<RefTensor> &args, Precision precision,
                    std::vector<RefTensor> &results);
