@@ -144,6 +144,9 @@ public:
       std::string e = execute(bytes, fname, *infos, args, threads, outs);
       if (!e.empty())
         return e;
+      if (outs.size() != gold.size())
+        return "the compiled function returned " + std::to_string(outs.size()) +
+               " results, the reference " + std::to_string(gold.size());
       if (first.empty()) {
         first = outs;
         // Tolerance against the oracle.
@@ -292,8 +295,11 @@ std::vector<Case> allCases() {
   const std::vector<AttnShape> shapes = {
       {1, 2, 1, 1, 1, 64},   {1, 2, 2, 3, 3, 96},   {2, 2, 1, 113, 239, 128},
       {1, 3, 1, 239, 113, 64}, {1, 2, 1, 1025, 1023, 64}};
-  for (auto &[mname, attrs] : masks)
+  for (auto &[mname, attrs0] : masks)
     for (const AttnShape &s : shapes) {
+      std::string attrs = attrs0;
+      if (mname == "global" && std::min(s.Lq, s.Lk) <= 50)
+        attrs = "{mask = #attune.global<[0]>}";
       std::string n = "attention_" + mname + "_" + std::to_string(s.Lq) +
                       "x" + std::to_string(s.Lk) + "_d" + std::to_string(s.D);
       cases.push_back(attentionCase(n + "_f32", s, "f32", attrs));
@@ -355,6 +361,174 @@ std::vector<Case> allCases() {
   return cases;
 }
 
+/// A case from MLIR text with `DT` standing for the float dtype; one case
+/// per dtype.
+void both(std::vector<Case> &cases, const std::string &name,
+          const std::string &text,
+          const std::map<std::string, RefTensor> &inputs = {},
+          double scale = 1.0) {
+  for (const char *dt : {"f32", "bf16"}) {
+    Case c;
+    c.name = name + "_" + dt;
+    c.mlir = text;
+    for (size_t p = c.mlir.find("DT"); p != std::string::npos;
+         p = c.mlir.find("DT", p))
+      c.mlir.replace(p, 2, dt);
+    c.inputs = inputs;
+    c.scale = scale;
+    cases.push_back(c);
+  }
+}
+
+std::vector<Case> opCases() {
+  std::vector<Case> cases;
+  both(cases, "rms_norm", R"(
+func.func @f(%x: tensor<3x113x96xDT> {attune.name = "x"}, %w: tensor<96xDT> {attune.name = "w"}) -> tensor<3x113x96xDT> {
+  %y = attune.rms_norm %x weight %w {epsilon = 1.0e-05 : f64} : (tensor<3x113x96xDT>, tensor<96xDT>) -> tensor<3x113x96xDT>
+  return %y : tensor<3x113x96xDT>
+})");
+  both(cases, "layer_norm", R"(
+func.func @f(%x: tensor<239x64xDT> {attune.name = "x"}, %w: tensor<64xDT> {attune.name = "w"}, %b: tensor<64xDT> {attune.name = "b"}) -> tensor<239x64xDT> {
+  %y = attune.layer_norm %x weight %w bias %b : (tensor<239x64xDT>, tensor<64xDT>, tensor<64xDT>) -> tensor<239x64xDT>
+  return %y : tensor<239x64xDT>
+})");
+  both(cases, "rope_half", R"(
+func.func @f(%x: tensor<2x4x113x64xDT> {attune.name = "x"}) -> tensor<2x4x113x64xDT> {
+  %y = attune.rope %x {theta = 500000.0 : f64} : (tensor<2x4x113x64xDT>) -> tensor<2x4x113x64xDT>
+  return %y : tensor<2x4x113x64xDT>
+})");
+  both(cases, "rope_interleaved_positions", R"(
+func.func @f(%x: tensor<2x3x17x32xDT> {attune.name = "x"}, %p: tensor<2x17xi64> {attune.name = "p"}) -> tensor<2x3x17x32xDT> {
+  %y = attune.rope %x positions %p {interleaved, rotary_dim = 16 : i64} : (tensor<2x3x17x32xDT>, tensor<2x17xi64>) -> tensor<2x3x17x32xDT>
+  return %y : tensor<2x3x17x32xDT>
+})",
+       {{"p", ints(DType::I64, {2, 17}, [](int64_t i) { return i * 37 % 1000; })}});
+  both(cases, "linear_bias", R"(
+func.func @f(%x: tensor<3x113x239xDT> {attune.name = "x"}, %w: tensor<17x239xDT> {attune.name = "w"}, %b: tensor<17xDT> {attune.name = "b"}) -> tensor<3x113x17xDT> {
+  %y = attune.linear %x, %w bias %b : (tensor<3x113x239xDT>, tensor<17x239xDT>, tensor<17xDT>) -> tensor<3x113x17xDT>
+  return %y : tensor<3x113x17xDT>
+})");
+  both(cases, "mlp_swiglu", R"(
+func.func @f(%x: tensor<1x113x64xDT> {attune.name = "x"}, %g: tensor<172x64xDT> {attune.name = "g"}, %u: tensor<172x64xDT> {attune.name = "u"}, %d: tensor<64x172xDT> {attune.name = "d"}) -> tensor<1x113x64xDT> {
+  %y = attune.mlp %x, %u, %d gate %g {activation = #attune.activation<silu>} : (tensor<1x113x64xDT>, tensor<172x64xDT>, tensor<64x172xDT>, tensor<172x64xDT>) -> tensor<1x113x64xDT>
+  return %y : tensor<1x113x64xDT>
+})", {}, 0.5);
+  both(cases, "mlp_gelu_bias", R"(
+func.func @f(%x: tensor<17x48xDT> {attune.name = "x"}, %u: tensor<96x48xDT> {attune.name = "u"}, %d: tensor<40x96xDT> {attune.name = "d"}, %bu: tensor<96xDT> {attune.name = "bu"}, %bd: tensor<40xDT> {attune.name = "bd"}) -> tensor<17x40xDT> {
+  %y = attune.mlp %x, %u, %d up_bias %bu down_bias %bd {activation = #attune.activation<gelu_tanh>} : (tensor<17x48xDT>, tensor<96x48xDT>, tensor<40x96xDT>, tensor<96xDT>, tensor<40xDT>) -> tensor<17x40xDT>
+  return %y : tensor<17x40xDT>
+})", {}, 0.5);
+  both(cases, "embedding", R"(
+func.func @f(%ids: tensor<2x17xi32> {attune.name = "ids"}, %t: tensor<50x24xDT> {attune.name = "t"}) -> tensor<2x17x24xDT> {
+  %y = attune.embedding %ids, %t : (tensor<2x17xi32>, tensor<50x24xDT>) -> tensor<2x17x24xDT>
+  return %y : tensor<2x17x24xDT>
+})",
+       {{"ids", ints(DType::I32, {2, 17}, [](int64_t i) { return i * 13 % 50; })}});
+  both(cases, "softmax_axis0", R"(
+func.func @f(%x: tensor<113x3x7xDT> {attune.name = "x"}) -> (tensor<113x3x7xDT>, tensor<113x3x7xDT>) {
+  %a = attune.softmax %x {axis = 0 : i64} : (tensor<113x3x7xDT>) -> tensor<113x3x7xDT>
+  %b = attune.softmax %x : (tensor<113x3x7xDT>) -> tensor<113x3x7xDT>
+  return %a, %b : tensor<113x3x7xDT>, tensor<113x3x7xDT>
+})", {}, 3.0);
+  for (const char *red : {"none", "mean", "sum"})
+    both(cases, std::string("cross_entropy_") + red, std::string(R"(
+func.func @f(%x: tensor<113x50xDT> {attune.name = "x"}, %l: tensor<113xi64> {attune.name = "l"}) -> tensor<)") +
+                 (std::string(red) == "none" ? "113x" : "") + R"(f32> {
+  %c = attune.cast %x : tensor<113x50xDT> to tensor<113x50xf32>
+  %y = attune.cross_entropy %c, %l {reduction = #attune.reduction<)" + red +
+                 R"(>} : (tensor<113x50xf32>, tensor<113xi64>) -> tensor<)" +
+                 (std::string(red) == "none" ? "113x" : "") + R"(f32>
+  return %y : tensor<)" + (std::string(red) == "none" ? "113x" : "") +
+                 R"(f32>
+})",
+         {{"l", ints(DType::I64, {113}, [](int64_t i) {
+             return i % 9 == 0 ? -100 : i * 7 % 50;
+           })}},
+         2.0);
+  for (const char *u : {"neg", "exp", "log", "tanh", "sqrt", "rsqrt", "sigmoid",
+                        "abs", "silu", "gelu", "gelu_tanh", "relu"}) {
+    std::string body = std::string(R"(
+func.func @f(%x: tensor<3x239xDT> {attune.name = "x"}) -> tensor<3x239xDT> {
+  %a = attune.abs %x : tensor<3x239xDT>
+  %y = attune.)") + u + R"( %a : tensor<3x239xDT>
+  return %y : tensor<3x239xDT>
+})";
+    both(cases, std::string("unary_") + u, body, {}, 2.0);
+  }
+  for (const char *bk : {"add", "sub", "mul", "div", "max", "min", "pow"}) {
+    std::string body = std::string(R"(
+func.func @f(%x: tensor<3x1x113xDT> {attune.name = "x"}, %z: tensor<7x1xDT> {attune.name = "z"}) -> tensor<3x7x113xDT> {
+  %a = attune.abs %x : tensor<3x1x113xDT>
+  %b = attune.abs %z : tensor<7x1xDT>
+  %y = attune.)") + bk + R"( %a, %b : (tensor<3x1x113xDT>, tensor<7x1xDT>) -> tensor<3x7x113xDT>
+  return %y : tensor<3x7x113xDT>
+})";
+    both(cases, std::string("binary_") + bk, body);
+  }
+  both(cases, "matmul_broadcast", R"(
+func.func @f(%a: tensor<2x3x17x40xDT> {attune.name = "a"}, %b: tensor<3x40x23xDT> {attune.name = "b"}) -> tensor<2x3x17x23xDT> {
+  %y = attune.matmul %a, %b : (tensor<2x3x17x40xDT>, tensor<3x40x23xDT>) -> tensor<2x3x17x23xDT>
+  return %y : tensor<2x3x17x23xDT>
+})");
+  both(cases, "layout", R"(
+func.func @f(%x: tensor<2x17x3x8xDT> {attune.name = "x"}) -> (tensor<3x2x8x17xDT>, tensor<2x17x5x8xDT>, tensor<2x51x8xDT>) {
+  %t = attune.transpose %x {permutation = array<i64: 2, 0, 3, 1>} : (tensor<2x17x3x8xDT>) -> tensor<3x2x8x17xDT>
+  %s = attune.slice %x {axis = 2 : i64, start = 1 : i64, size = 2 : i64} : (tensor<2x17x3x8xDT>) -> tensor<2x17x2x8xDT>
+  %c = attune.concat %x, %s {axis = 2 : i64} : (tensor<2x17x3x8xDT>, tensor<2x17x2x8xDT>) -> tensor<2x17x5x8xDT>
+  %r = attune.reshape %x : tensor<2x17x3x8xDT> to tensor<2x51x8xDT>
+  return %t, %c, %r : tensor<3x2x8x17xDT>, tensor<2x17x5x8xDT>, tensor<2x51x8xDT>
+})");
+  both(cases, "reduce", R"(
+func.func @f(%x: tensor<5x113x7xDT> {attune.name = "x"}) -> (tensor<7xDT>, tensor<5x1x7xDT>, tensor<113xDT>) {
+  %a = attune.reduce %x {kind = #attune.reduce_kind<sum>, axes = array<i64: 0, 1>} : (tensor<5x113x7xDT>) -> tensor<7xDT>
+  %b = attune.reduce %x {kind = #attune.reduce_kind<mean>, axes = array<i64: 1>, keep_dims} : (tensor<5x113x7xDT>) -> tensor<5x1x7xDT>
+  %c = attune.reduce %x {kind = #attune.reduce_kind<max>, axes = array<i64: 0, 2>} : (tensor<5x113x7xDT>) -> tensor<113xDT>
+  return %a, %b, %c : tensor<7xDT>, tensor<5x1x7xDT>, tensor<113xDT>
+})");
+  both(cases, "cast_roundtrip", R"(
+func.func @f(%x: tensor<3x113xf32> {attune.name = "x"}) -> (tensor<3x113xDT>, tensor<3x113xf16>) {
+  %a = attune.cast %x : tensor<3x113xf32> to tensor<3x113xDT>
+  %b = attune.cast %a : tensor<3x113xDT> to tensor<3x113xf16>
+  return %a, %b : tensor<3x113xDT>, tensor<3x113xf16>
+})");
+  both(cases, "structure", R"(
+func.func @f(%x: tensor<1x64x32xDT> {attune.name = "x"}, %u: tensor<48x32xDT> {attune.name = "u"}, %d: tensor<32x48xDT> {attune.name = "d"}) -> (tensor<1x64x32xDT>, tensor<1x64x32xDT>, tensor<1x64x32xDT>) {
+  %c = attune.checkpoint (%x) {
+  ^bb0(%a: tensor<1x64x32xDT>):
+    %t = attune.gelu %a : tensor<1x64x32xDT>
+    attune.yield %t : tensor<1x64x32xDT>
+  } : (tensor<1x64x32xDT>) -> tensor<1x64x32xDT>
+  %y1, %y2 = attune.reversible %x, %c f {
+  ^bb0(%a: tensor<1x64x32xDT>):
+    %t = attune.rms_norm %a : (tensor<1x64x32xDT>) -> tensor<1x64x32xDT>
+    attune.yield %t : tensor<1x64x32xDT>
+  } g {
+  ^bb0(%a: tensor<1x64x32xDT>):
+    %t = attune.tanh %a : tensor<1x64x32xDT>
+    attune.yield %t : tensor<1x64x32xDT>
+  } : tensor<1x64x32xDT>, tensor<1x64x32xDT>
+  %z = attune.chunked %y2 along 1 by 16 {
+  ^bb0(%a: tensor<1x16x32xDT>):
+    %t = attune.mlp %a, %u, %d {activation = #attune.activation<relu>} : (tensor<1x16x32xDT>, tensor<48x32xDT>, tensor<32x48xDT>) -> tensor<1x16x32xDT>
+    attune.yield %t : tensor<1x16x32xDT>
+  } : (tensor<1x64x32xDT>) -> tensor<1x64x32xDT>
+  return %y1, %y2, %z : tensor<1x64x32xDT>, tensor<1x64x32xDT>, tensor<1x64x32xDT>
+})", {}, 0.5);
+  both(cases, "dilated_attention", R"(
+func.func @f(%q: tensor<1x4x239x64xDT> {attune.name = "q"}, %k: tensor<1x2x239x64xDT> {attune.name = "k"}, %v: tensor<1x2x239x64xDT> {attune.name = "v"}) -> (tensor<1x4x239x64xDT>, tensor<1x4x239xf32>) {
+  %o, %l = attune.dilated_attention %q, %k, %v {segments = array<i64: 16, 64, 256>, rates = array<i64: 1, 4, 16>, causal} : (tensor<1x4x239x64xDT>, tensor<1x2x239x64xDT>, tensor<1x2x239x64xDT>) -> (tensor<1x4x239x64xDT>, tensor<1x4x239xf32>)
+  return %o, %l : tensor<1x4x239x64xDT>, tensor<1x4x239xf32>
+})");
+  both(cases, "lsh_attention", R"(
+func.func @f(%x: tensor<2x2x113x64xDT> {attune.name = "x"}, %v: tensor<2x2x113x64xDT> {attune.name = "v"}) -> (tensor<2x2x113x64xDT>, tensor<2x2x113xf32>) {
+  %o, %l = attune.lsh_attention %x, %v {num_buckets = 8 : i64, num_rounds = 2 : i64, chunk_size = 16 : i64, seed = 5 : i64, causal} : (tensor<2x2x113x64xDT>, tensor<2x2x113x64xDT>) -> (tensor<2x2x113x64xDT>, tensor<2x2x113xf32>)
+  return %o, %l : tensor<2x2x113x64xDT>, tensor<2x2x113xf32>
+})");
+  return cases;
+}
+
+void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
+
 class CompiledNumerics : public ::testing::TestWithParam<Case> {};
 
 TEST_P(CompiledNumerics, MeetsToleranceAndRepeats) {
@@ -365,6 +539,9 @@ TEST_P(CompiledNumerics, MeetsToleranceAndRepeats) {
 
 INSTANTIATE_TEST_SUITE_P(
     Attention, CompiledNumerics, ::testing::ValuesIn(allCases()),
+    [](const ::testing::TestParamInfo<Case> &i) { return i.param.name; });
+INSTANTIATE_TEST_SUITE_P(
+    Ops, CompiledNumerics, ::testing::ValuesIn(opCases()),
     [](const ::testing::TestParamInfo<Case> &i) { return i.param.name; });
 
 } // namespace
