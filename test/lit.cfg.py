@@ -45,6 +45,7 @@ llvm_config.use_default_substitutions()
 config.excludes = [
     "Inputs",
     "unit",
+    "e2e",
     "CMakeLists.txt",
     "lit.cmake",
     "lit.cfg.py",
@@ -65,6 +66,8 @@ tools = [
     # Built only when tools/attune-ref exists; tests that run it say
     # `REQUIRES: attune-ref`.
     ToolSubst("attune-ref", unresolved="ignore"),
+    "attune-compile",
+    "attune-run",
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 

@@ -47,6 +47,7 @@ struct Case {
   std::map<std::string, RefTensor> inputs; ///< explicit arguments by name
   double floorF32 = 1e-5, floorLow = 2e-3; ///< times max(1, max|gold|)
   double scale = 1.0;                      ///< of the random normals
+  bool perturb = false; ///< test of the harness: corrupt one output value
 };
 
 RefTensor randomTensor(DType dtype, const std::vector<int64_t> &shape,
@@ -152,6 +153,8 @@ public:
         // Tolerance against the oracle.
         for (size_t i = 0; i < outs.size(); ++i) {
           RefTensor out = fromBytes(gold[i], outs[i]);
+          if (c.perturb && out.numElements() > 0)
+            out.data[out.numElements() / 2] += 1e-3;
           double mx = 0;
           for (double v : gold[i].data)
             if (std::isfinite(v))
@@ -535,6 +538,30 @@ TEST_P(CompiledNumerics, MeetsToleranceAndRepeats) {
   Compiled c(GetParam());
   std::string failure = c.run();
   EXPECT_EQ(failure, "") << GetParam().mlir;
+}
+
+// The harness must be able to fail: a result off by 1e-3 in one element is
+// caught, as is a model the compiler cannot lower.
+TEST(CompiledHarness, CatchesAWrongValue) {
+  std::vector<Case> cases = opCases();
+  Case c = cases.front(); // rms_norm f32
+  c.perturb = true;
+  Compiled compiled(c);
+  EXPECT_NE(compiled.run().find("result #0"), std::string::npos);
+}
+
+TEST(CompiledHarness, ReportsWhatCannotBeLowered) {
+  Case c;
+  c.name = "dynamic";
+  c.mlir = R"(
+func.func @f(%x: tensor<?x8xf32> {attune.name = "x"}) -> tensor<?x8xf32> {
+  %y = attune.exp %x : tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+})";
+  c.inputs["x"] = RefTensor(DType::F32, {3, 8});
+  Compiled compiled(c);
+  std::string r = compiled.run();
+  EXPECT_NE(r.find("static shapes"), std::string::npos) << r;
 }
 
 INSTANTIATE_TEST_SUITE_P(
