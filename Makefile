@@ -22,7 +22,7 @@ CMAKE_FLAGS := -G Ninja -DCMAKE_BUILD_TYPE=Release \
 DEMO_MODEL := python-free-examples/llama_block/llama_block.mlir
 DEMO_IDS := python-free-examples/llama_block/doc_ids.npy
 
-.PHONY: all deps configure build check demo docs format clean
+.PHONY: all deps configure build check demo bench-cpu docs format clean
 
 all: build
 
@@ -52,11 +52,29 @@ check: build
 	$(LLVM_PREFIX)/bin/lit -sv $(BUILD_DIR)/test
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -LE lit
 
+# Compile the Llama-style block for the CPU, write deterministic random
+# weights as safetensors, and run it through an application that links only
+# the runtime (python-free-examples/llama_block/demo.cpp).
+DEMO_DIR := $(BUILD_DIR)/demo
+
 demo: build
-	@echo "== Llama-style decoder block in the reference evaluator (f64)"
-	$(BUILD_DIR)/bin/attune-ref $(DEMO_MODEL) --signature
-	$(BUILD_DIR)/bin/attune-ref $(DEMO_MODEL) --random-inputs 0 \
-	  --input doc_ids=$(DEMO_IDS) --output-dir $(BUILD_DIR)/demo
+	@mkdir -p $(DEMO_DIR)
+	@echo "== attune-compile: $(DEMO_MODEL) -> $(DEMO_DIR)/llama_block.atm"
+	$(BUILD_DIR)/bin/attune-compile $(DEMO_MODEL) -o $(DEMO_DIR)/llama_block.atm
+	$(BUILD_DIR)/bin/attune-compile --print-info $(DEMO_DIR)/llama_block.atm
+	@echo "== deterministic random weights (seed 0)"
+	$(BUILD_DIR)/bin/attune-run $(DEMO_DIR)/llama_block.atm \
+	  --write-random-weights $(DEMO_DIR)/weights.safetensors --seed 0 \
+	  --skip x --skip doc_ids
+	@echo "== llama-block-demo (links only libattune_runtime)"
+	$(BUILD_DIR)/bin/llama-block-demo $(DEMO_DIR)/llama_block.atm \
+	  $(DEMO_DIR)/weights.safetensors $(DEMO_IDS) --runs 50
+
+# CPU benchmark against PyTorch in the same run (installs torch into
+# bench/.venv first; never part of `make check`).
+bench-cpu: build
+	bench/cpu/setup.sh
+	bench/.venv/bin/python bench/cpu/bench_cpu.py --build $(BUILD_DIR)
 
 docs: build
 	cmake --build $(BUILD_DIR) --target attune-docs
