@@ -234,11 +234,19 @@ double roundToDType(double x, DType t) {
 
 int64_t numElements(const std::vector<int64_t> &shape) {
   // -1 flags an invalid shape (a negative dim or a product beyond int64).
-  int64_t n = 1;
+  // A zero dim makes the product 0 wherever it stands: [2^40, 2^40, 0] is
+  // as empty as [0, 2^40, 2^40] (checking overflow first rejected one order).
+  bool empty = false;
   for (int64_t d : shape) {
     if (d < 0)
       return -1;
-    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
+    empty |= d == 0;
+  }
+  if (empty)
+    return 0;
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (n > std::numeric_limits<int64_t>::max() / d)
       return -1;
     n *= d;
   }

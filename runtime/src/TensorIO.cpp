@@ -255,6 +255,10 @@ private:
     if (c == '{') {
       ++pos_;
       out.kind = PyValue::Kind::Dict;
+      // Key -> position in out.fields. A linear search per key made a
+      // header with many keys quadratic: 40k keys (0.5 MB) took seconds and
+      // a hostile multi-megabyte header would hang the reader.
+      std::map<std::string, size_t> index;
       while (true) {
         if (consume('}'))
           return Status::ok();
@@ -267,12 +271,11 @@ private:
         PyValue value;
         ATTUNE_RETURN_IF_ERROR(parseValue(value, depth + 1));
         // A repeated key replaces the earlier one, as in Python.
-        auto it = std::find_if(out.fields.begin(), out.fields.end(),
-                               [&](auto &f) { return f.first == key.str; });
-        if (it != out.fields.end())
-          it->second = std::move(value);
-        else
+        auto [it, inserted] = index.emplace(key.str, out.fields.size());
+        if (inserted)
           out.fields.emplace_back(key.str, std::move(value));
+        else
+          out.fields[it->second].second = std::move(value);
         if (consume(','))
           continue;
         if (consume('}'))
