@@ -9,6 +9,8 @@
 
 #include "attune/abi/Philox4x32.h"
 
+#include <cmath>
+
 // One implementation: the header-only one the CPU kernels (LSH rotations)
 // also compile, so the runtime, the reference and every backend draw the same
 // bits.
@@ -27,6 +29,16 @@ double philoxUniform(uint32_t u) { return abi::philoxUniform(u); }
 
 double philoxNormal(uint64_t seed, uint32_t stream, uint64_t index) {
   return abi::philoxNormal(seed, stream, index);
+}
+
+double randomInputValue(uint64_t seed, uint32_t argument,
+                        const std::vector<int64_t> &shape, uint64_t index) {
+  double z = philoxNormal(seed, argument, index);
+  if (shape.size() == 1)
+    return 1.0 + 0.1 * z;
+  if (shape.empty() || shape.back() <= 0)
+    return z;
+  return z / std::sqrt(static_cast<double>(shape.back()));
 }
 
 } // namespace attune

@@ -211,13 +211,9 @@ int main(int argc, char **argv) {
                        ? std::string(", or --random-inputs SEED")
                        : std::string("")));
     ref::RefTensor t(info.dtype, info.shape);
-    double scale = info.shape.size() == 1
-                       ? 0.1
-                       : 1.0 / std::sqrt(double(info.shape.back()));
     for (int64_t e = 0; e < t.numElements(); ++e) {
-      double z = philoxNormal(static_cast<uint64_t>(randomSeed),
-                              static_cast<uint32_t>(i), e);
-      double v = info.shape.size() == 1 ? 1.0 + scale * z : scale * z;
+      double v = randomInputValue(static_cast<uint64_t>(randomSeed),
+                                  static_cast<uint32_t>(i), info.shape, e);
       t.data[e] = roundToDType(v, info.dtype);
     }
     argTensors.push_back(std::move(t));

@@ -373,16 +373,10 @@ int run(const Options &o) {
       if (session.argumentBound(i) || !isFloatDType(dt))
         continue;
       HostTensor t(dt, a.shape);
-      double scale = a.shape.size() == 1 ? 0.1
-                     : a.shape.empty() || a.shape.back() <= 0
-                         ? 1.0
-                         : 1.0 / std::sqrt(double(a.shape.back()));
-      for (int64_t e = 0, n = t.numElements(); e < n; ++e) {
-        double z =
-            philoxNormal(static_cast<uint64_t>(o.randomInputs),
-                         static_cast<uint32_t>(i), static_cast<uint64_t>(e));
-        t.setDouble(e, a.shape.size() == 1 ? 1.0 + scale * z : scale * z);
-      }
+      for (int64_t e = 0, n = t.numElements(); e < n; ++e)
+        t.setDouble(e, randomInputValue(static_cast<uint64_t>(o.randomInputs),
+                                        static_cast<uint32_t>(i), a.shape,
+                                        static_cast<uint64_t>(e)));
       if (rt::Result r = session.setInput(a.name, a.dtype, a.shape, t.data(),
                                           t.byteSize());
           !r)

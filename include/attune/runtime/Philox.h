@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 namespace attune {
 
@@ -33,6 +34,15 @@ double philoxUniform(uint32_t u);
 /// computed in double. `stream` separates independent tensors drawn from
 /// one seed.
 double philoxNormal(uint64_t seed, uint32_t stream, uint64_t index);
+
+/// Element `index` of the deterministic random input that attune-ref and
+/// attune-run give argument number `argument` of shape `shape` for
+/// --random-inputs SEED: rank 1 (norm weights) 1 + 0.1 z; otherwise
+/// z / sqrt(last dim) (1 for rank 0 or an empty last dim); z =
+/// philoxNormal(seed, argument, index). One definition, so that both tools
+/// draw the same inputs.
+double randomInputValue(uint64_t seed, uint32_t argument,
+                        const std::vector<int64_t> &shape, uint64_t index);
 
 } // namespace attune
 
