@@ -7,26 +7,34 @@
 #include "attune/abi/Families.h"
 
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <thread>
 #include <vector>
 
 extern "C" {
-int attune_cpu_linear_f32(const attune_kernel_args *, attune_kernel_ctx *, int64_t, int64_t);
-int attune_cpu_linear_f32_check(const attune_kernel_args *, int64_t *, char *, size_t);
-int attune_cpu_linear_bf16(const attune_kernel_args *, attune_kernel_ctx *, int64_t, int64_t);
-int attune_cpu_linear_bf16_check(const attune_kernel_args *, int64_t *, char *, size_t);
-int attune_cpu_mlp_f32(const attune_kernel_args *, attune_kernel_ctx *, int64_t, int64_t);
-int attune_cpu_mlp_f32_check(const attune_kernel_args *, int64_t *, char *, size_t);
+int attune_cpu_linear_f32(const attune_kernel_args *, attune_kernel_ctx *,
+                          int64_t, int64_t);
+int attune_cpu_linear_f32_check(const attune_kernel_args *, int64_t *, char *,
+                                size_t);
+int attune_cpu_linear_bf16(const attune_kernel_args *, attune_kernel_ctx *,
+                           int64_t, int64_t);
+int attune_cpu_linear_bf16_check(const attune_kernel_args *, int64_t *, char *,
+                                 size_t);
+int attune_cpu_mlp_f32(const attune_kernel_args *, attune_kernel_ctx *, int64_t,
+                       int64_t);
+int attune_cpu_mlp_f32_check(const attune_kernel_args *, int64_t *, char *,
+                             size_t);
 }
 
-using Fn = int (*)(const attune_kernel_args *, attune_kernel_ctx *, int64_t, int64_t);
+using Fn = int (*)(const attune_kernel_args *, attune_kernel_ctx *, int64_t,
+                   int64_t);
 using Check = int (*)(const attune_kernel_args *, int64_t *, char *, size_t);
 
-static double run(Fn fn, Check check, attune_kernel_args &a, int threads, int reps) {
+static double run(Fn fn, Check check, attune_kernel_args &a, int threads,
+                  int reps) {
   int64_t grid = 0;
   char err[256];
   if (check(&a, &grid, err, sizeof err)) {
@@ -64,7 +72,9 @@ static double run(Fn fn, Check check, attune_kernel_args &a, int threads, int re
   for (int r = 0; r < reps; ++r) {
     auto t0 = std::chrono::steady_clock::now();
     once();
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
     best = s < best ? s : best;
   }
   return best;
@@ -83,7 +93,8 @@ int main(int argc, char **argv) {
       for (auto &kn : KN) {
         int64_t K = kn[0], N = kn[1];
         size_t es = dt == 0 ? 4 : 2;
-        std::vector<uint8_t> x(M * K * es), w(N * K * es), b(N * es), y(M * N * es);
+        std::vector<uint8_t> x(M * K * es), w(N * K * es), b(N * es),
+            y(M * N * es);
         for (size_t i = 0; i < x.size(); i += 2)
           x[i + 1] = 0x3f, x[i] = (uint8_t)i;
         for (size_t i = 0; i < w.size(); i += 2)
@@ -100,21 +111,26 @@ int main(int argc, char **argv) {
         double flops = 2.0 * M * N * K;
         int reps = flops > 2e10 ? 2 : 5;
         for (int th = 1; th <= 2; ++th) {
-          double s = dt == 0 ? run(attune_cpu_linear_f32, attune_cpu_linear_f32_check, a, th, reps)
-                             : run(attune_cpu_linear_bf16, attune_cpu_linear_bf16_check, a, th, reps);
-          std::printf("linear_%s M=%5lld K=%5lld N=%5lld threads=%d: %8.3f ms %7.1f GFLOP/s\n",
-                      dt == 0 ? "f32 " : "bf16", (long long)M, (long long)K, (long long)N, th,
-                      s * 1e3, flops / s * 1e-9);
+          double s = dt == 0 ? run(attune_cpu_linear_f32,
+                                   attune_cpu_linear_f32_check, a, th, reps)
+                             : run(attune_cpu_linear_bf16,
+                                   attune_cpu_linear_bf16_check, a, th, reps);
+          std::printf("linear_%s M=%5lld K=%5lld N=%5lld threads=%d: %8.3f ms "
+                      "%7.1f GFLOP/s\n",
+                      dt == 0 ? "f32 " : "bf16", (long long)M, (long long)K,
+                      (long long)N, th, s * 1e3, flops / s * 1e-9);
         }
       }
   // A Llama-style gated SwiGLU mlp (Din = Dout = 1024, F = 2816), f32.
   for (int64_t M : Ms) {
     const int64_t D = 1024, F = 2816;
-    std::vector<float> x(M * D, 0.01f), wu(F * D, 0.02f), wg(F * D, -0.01f), wd(D * F, 0.03f),
-        y(M * D);
-    void *bufs[7] = {x.data(), wu.data(), wd.data(), wg.data(), nullptr, nullptr, y.data()};
-    uint64_t sizes[7] = {x.size() * 4, wu.size() * 4, wd.size() * 4, wg.size() * 4, 0, 0,
-                         y.size() * 4};
+    std::vector<float> x(M * D, 0.01f), wu(F * D, 0.02f), wg(F * D, -0.01f),
+        wd(D * F, 0.03f), y(M * D);
+    void *bufs[7] = {x.data(), wu.data(), wd.data(), wg.data(),
+                     nullptr,  nullptr,   y.data()};
+    uint64_t sizes[7] = {
+        x.size() * 4, wu.size() * 4, wd.size() * 4, wg.size() * 4, 0, 0,
+        y.size() * 4};
     int64_t ints[6] = {M, D, F, D, 0, 1};
     attune_kernel_args a{};
     a.buffers = bufs;
@@ -125,8 +141,10 @@ int main(int argc, char **argv) {
     double flops = 2.0 * M * D * F * 3;
     for (int th = 1; th <= 2; ++th) {
       double s = run(attune_cpu_mlp_f32, attune_cpu_mlp_f32_check, a, th, 3);
-      std::printf("mlp_f32     M=%5lld D=%5lld F=%5lld threads=%d: %8.3f ms %7.1f GFLOP/s\n",
-                  (long long)M, (long long)D, (long long)F, th, s * 1e3, flops / s * 1e-9);
+      std::printf("mlp_f32     M=%5lld D=%5lld F=%5lld threads=%d: %8.3f ms "
+                  "%7.1f GFLOP/s\n",
+                  (long long)M, (long long)D, (long long)F, th, s * 1e3,
+                  flops / s * 1e-9);
     }
   }
   return 0;

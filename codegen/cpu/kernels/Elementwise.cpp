@@ -19,12 +19,24 @@ constexpr int64_t kBlock = 4096;
 //===----------------------------------------------------------------------===//
 
 enum UnaryKind {
-  UN_NEG, UN_EXP, UN_LOG, UN_TANH, UN_SQRT, UN_RSQRT, UN_SIGMOID, UN_ABS,
-  UN_SILU, UN_GELU, UN_GELU_TANH, UN_RELU, UN_COUNT
+  UN_NEG,
+  UN_EXP,
+  UN_LOG,
+  UN_TANH,
+  UN_SQRT,
+  UN_RSQRT,
+  UN_SIGMOID,
+  UN_ABS,
+  UN_SILU,
+  UN_GELU,
+  UN_GELU_TANH,
+  UN_RELU,
+  UN_COUNT
 };
 
 template <typename T>
-int unaryCheck(const attune_kernel_args *a, int64_t *grid, char *err, size_t cap) {
+int unaryCheck(const attune_kernel_args *a, int64_t *grid, char *err,
+               size_t cap) {
   const char *f = "unary";
   ATTUNE_TRY(checkCounts(a, f, 2, ATTUNE_UN_NUM_FIXED, 0, err, cap));
   ATTUNE_TRY(checkNonNegative(a->ints, 1, f, "n", err, cap));
@@ -96,24 +108,38 @@ int unaryKernel(const attune_kernel_args *a, attune_kernel_ctx *, int64_t begin,
 // binary
 //===----------------------------------------------------------------------===//
 
-enum BinaryKind { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_MAX, BIN_MIN, BIN_POW, BIN_COUNT };
+enum BinaryKind {
+  BIN_ADD,
+  BIN_SUB,
+  BIN_MUL,
+  BIN_DIV,
+  BIN_MAX,
+  BIN_MIN,
+  BIN_POW,
+  BIN_COUNT
+};
 
 constexpr int64_t kMaxRank = 16;
 
 template <typename T>
-int binaryCheck(const attune_kernel_args *a, int64_t *grid, char *err, size_t cap) {
+int binaryCheck(const attune_kernel_args *a, int64_t *grid, char *err,
+                size_t cap) {
   const char *f = "binary";
   ATTUNE_TRY(checkCounts(a, f, 3, -ATTUNE_BIN_NUM_FIXED, 0, err, cap));
-  const int64_t kind = a->ints[ATTUNE_BIN_KIND], rank = a->ints[ATTUNE_BIN_RANK];
+  const int64_t kind = a->ints[ATTUNE_BIN_KIND],
+                rank = a->ints[ATTUNE_BIN_RANK];
   if (kind < 0 || kind >= BIN_COUNT)
-    return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: kind = %lld; expected 0..%d (add sub mul div max min pow)",
-                       f, (long long)kind, BIN_COUNT - 1);
-  if (rank < 0 || rank > kMaxRank || a->num_ints != ATTUNE_BIN_NUM_FIXED + 3 * rank)
-    return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: rank = %lld with %lld ints; expected rank in [0, %lld] "
-                       "and 2 + 3 * rank ints",
-                       f, (long long)rank, (long long)a->num_ints, (long long)kMaxRank);
+    return formatError(
+        err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
+        "%s: kind = %lld; expected 0..%d (add sub mul div max min pow)", f,
+        (long long)kind, BIN_COUNT - 1);
+  if (rank < 0 || rank > kMaxRank ||
+      a->num_ints != ATTUNE_BIN_NUM_FIXED + 3 * rank)
+    return formatError(
+        err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
+        "%s: rank = %lld with %lld ints; expected rank in [0, %lld] "
+        "and 2 + 3 * rank ints",
+        f, (long long)rank, (long long)a->num_ints, (long long)kMaxRank);
   const int64_t *dims = a->ints + ATTUNE_BIN_NUM_FIXED;
   ATTUNE_TRY(checkNonNegative(dims, 3 * rank, f, "dims and strides", err, cap));
   int64_t n = 1, maxA = 0, maxB = 0;
@@ -128,7 +154,8 @@ int binaryCheck(const attune_kernel_args *a, int64_t *grid, char *err, size_t ca
            !__builtin_add_overflow(maxB, db, &maxB);
   }
   if (!ok)
-    return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT, "%s: sizes overflow", f);
+    return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
+                       "%s: sizes overflow", f);
   if (n > 0) {
     ATTUNE_TRY(checkBuffer(a, 0, f, "a", maxA + 1, sizeof(T), err, cap));
     ATTUNE_TRY(checkBuffer(a, 1, f, "b", maxB + 1, sizeof(T), err, cap));
@@ -178,9 +205,10 @@ inline __m256 loadStrided(const T *p, int64_t stride, int64_t n) {
 }
 
 template <typename T>
-int binaryKernel(const attune_kernel_args *a, attune_kernel_ctx *, int64_t begin,
-                 int64_t end) {
-  const int64_t kind = a->ints[ATTUNE_BIN_KIND], rank = a->ints[ATTUNE_BIN_RANK];
+int binaryKernel(const attune_kernel_args *a, attune_kernel_ctx *,
+                 int64_t begin, int64_t end) {
+  const int64_t kind = a->ints[ATTUNE_BIN_KIND],
+                rank = a->ints[ATTUNE_BIN_RANK];
   const int64_t *dims = a->ints + ATTUNE_BIN_NUM_FIXED;
   const int64_t *sa = dims + rank, *sb = dims + 2 * rank;
   int64_t n = 1;

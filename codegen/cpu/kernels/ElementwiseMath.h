@@ -1,4 +1,5 @@
-//===- ElementwiseMath.h - AVX2 loads/stores and f32 math --------*- C++ -*-===//
+//===- ElementwiseMath.h - AVX2 loads/stores and f32 math --------*- C++
+//-*-===//
 //
 // Shared by the non-attention CPU families (and usable by any family):
 //   - load8/store8: 8 lanes of a storage type <-> __m256 (bf16/f16 converted,
@@ -26,9 +27,9 @@
 /// from templates impl<T>(args, ctx, begin, end) and check<T>(args, grid,
 /// error, capacity).
 #define ATTUNE_EXPORT_TYPED_ONE(family, sfx, T, impl, check)                   \
-  ATTUNE_KEXPORT int attune_cpu_##family##_##sfx(                              \
-      const attune_kernel_args *a, attune_kernel_ctx *c, int64_t b,            \
-      int64_t e) {                                                             \
+  ATTUNE_KEXPORT int attune_cpu_##family##_##sfx(const attune_kernel_args *a,  \
+                                                 attune_kernel_ctx *c,         \
+                                                 int64_t b, int64_t e) {       \
     return impl<T>(a, c, b, e);                                                \
   }                                                                            \
   ATTUNE_KEXPORT int attune_cpu_##family##_##sfx##_check(                      \
@@ -60,10 +61,13 @@ inline void store8(bf16 *p, __m256 v) {
   __m256i u = _mm256_castps_si256(v);
   __m256i absu = _mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff));
   __m256i isNan = _mm256_cmpgt_epi32(absu, _mm256_set1_epi32(0x7f800000));
-  __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+  __m256i lsb =
+      _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
   __m256i r = _mm256_srli_epi32(
-      _mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), lsb), 16);
-  __m256i q = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));
+      _mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), lsb),
+      16);
+  __m256i q =
+      _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));
   r = _mm256_blendv_epi8(r, q, isNan);
   __m128i lo = _mm256_castsi256_si128(r), hi = _mm256_extracti128_si256(r, 1);
   _mm_storeu_si128(reinterpret_cast<__m128i *>(p), _mm_packus_epi32(lo, hi));
@@ -88,7 +92,8 @@ template <typename T> inline void storeN(T *p, __m256 v, int64_t n) {
 }
 
 /// dst[i] = float(src[i]) for i < n.
-template <typename T> inline void convertRow(const T *src, float *dst, int64_t n) {
+template <typename T>
+inline void convertRow(const T *src, float *dst, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
     _mm256_storeu_ps(dst + i, load8(src + i));
@@ -96,7 +101,8 @@ template <typename T> inline void convertRow(const T *src, float *dst, int64_t n
     dst[i] = toFloat(src[i]);
 }
 /// dst[i] = T(src[i]) (RNE) for i < n.
-template <typename T> inline void storeRow(const float *src, T *dst, int64_t n) {
+template <typename T>
+inline void storeRow(const float *src, T *dst, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
     store8(dst + i, _mm256_loadu_ps(src + i));
@@ -132,8 +138,9 @@ inline __m256 exp8(__m256 x) {
   const __m256 hiLimit = _mm256_set1_ps(88.72283935546875f);
   const __m256 loLimit = _mm256_set1_ps(-103.972084045410f);
   __m256 xc = _mm256_min_ps(_mm256_max_ps(x, loLimit), hiLimit);
-  __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
-                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 n =
+      _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
+                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), xc);
   r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
   __m256 p = _mm256_set1_ps(1.9875691500E-4f);
@@ -155,7 +162,8 @@ inline __m256 exp8(__m256 x) {
   __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
   y = _mm256_blendv_ps(y, _mm256_set1_ps(INFINITY),
                        _mm256_cmp_ps(x, hiLimit, _CMP_GT_OQ));
-  y = _mm256_blendv_ps(y, _mm256_setzero_ps(), _mm256_cmp_ps(x, loLimit, _CMP_LT_OQ));
+  y = _mm256_blendv_ps(y, _mm256_setzero_ps(),
+                       _mm256_cmp_ps(x, loLimit, _CMP_LT_OQ));
   return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q)); // NaN
 }
 
@@ -172,18 +180,20 @@ inline __m256 tanh8(__m256 x) {
   p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.33332819422E-1f));
   __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), x, x);
   __m256 e = exp8(_mm256_add_ps(ax, ax));
-  __m256 big = _mm256_sub_ps(
-      _mm256_set1_ps(1.0f),
-      _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, _mm256_set1_ps(1.0f))));
+  __m256 big =
+      _mm256_sub_ps(_mm256_set1_ps(1.0f),
+                    _mm256_div_ps(_mm256_set1_ps(2.0f),
+                                  _mm256_add_ps(e, _mm256_set1_ps(1.0f))));
   big = _mm256_or_ps(big, _mm256_and_ps(x, signMask));
-  return _mm256_blendv_ps(big, small,
-                          _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_LT_OQ));
+  return _mm256_blendv_ps(
+      big, small, _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_LT_OQ));
 }
 
 /// 1 / (1 + e^-x).
 inline __m256 sigmoid8(__m256 x) {
   __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), x));
-  return _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+  return _mm256_div_ps(_mm256_set1_ps(1.0f),
+                       _mm256_add_ps(_mm256_set1_ps(1.0f), e));
 }
 /// x / (1 + e^-x).
 inline __m256 silu8(__m256 x) {
@@ -254,9 +264,9 @@ inline int checkCounts(const attune_kernel_args *a, const char *family,
 
 /// OK when buffer i is present and holds `elems` elements of `elemBytes`
 /// (overflow-safe); an empty tensor may have any pointer.
-inline int checkBuffer(const attune_kernel_args *a, int64_t i, const char *family,
-                       const char *name, int64_t elems, int64_t elemBytes,
-                       char *error, size_t capacity) {
+inline int checkBuffer(const attune_kernel_args *a, int64_t i,
+                       const char *family, const char *name, int64_t elems,
+                       int64_t elemBytes, char *error, size_t capacity) {
   int64_t bytes = 0;
   if (!mulSize(elems, elemBytes, bytes))
     return formatError(error, capacity, ATTUNE_KERNEL_INVALID_ARGUMENT,
@@ -266,13 +276,12 @@ inline int checkBuffer(const attune_kernel_args *a, int64_t i, const char *famil
   if (elems == 0 && i < a->num_buffers)
     return ATTUNE_KERNEL_OK; // nothing is read or written: any pointer will do
   if (!holds(a, i, elems, elemBytes))
-    return formatError(error, capacity, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: buffer %lld (%s) %s %llu bytes; needs %lld",
-                       family, (long long)i, name,
-                       (i < a->num_buffers && a->buffers[i]) ? "holds"
-                                                             : "is absent,",
-                       (unsigned long long)(i < a->num_buffers ? a->sizes[i] : 0),
-                       (long long)bytes);
+    return formatError(
+        error, capacity, ATTUNE_KERNEL_INVALID_ARGUMENT,
+        "%s: buffer %lld (%s) %s %llu bytes; needs %lld", family, (long long)i,
+        name, (i < a->num_buffers && a->buffers[i]) ? "holds" : "is absent,",
+        (unsigned long long)(i < a->num_buffers ? a->sizes[i] : 0),
+        (long long)bytes);
   return ATTUNE_KERNEL_OK;
 }
 

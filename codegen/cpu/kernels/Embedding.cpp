@@ -20,10 +20,12 @@ int embeddingCheck(const attune_kernel_args *a, int64_t *grid, char *err,
                 D = a->ints[ATTUNE_EMB_D], bits = a->ints[ATTUNE_EMB_ID_BITS];
   if (bits != 32 && bits != 64)
     return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: id_bits = %lld; expected 32 or 64", f, (long long)bits);
+                       "%s: id_bits = %lld; expected 32 or 64", f,
+                       (long long)bits);
   int64_t vd, nd;
   if (!mulSize(V, D, vd) || !mulSize(N, D, nd))
-    return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT, "%s: sizes overflow", f);
+    return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
+                       "%s: sizes overflow", f);
   ATTUNE_TRY(checkBuffer(a, 0, f, "ids [N]", N, bits / 8, err, cap));
   ATTUNE_TRY(checkBuffer(a, 1, f, "table [V,D]", vd, sizeof(T), err, cap));
   ATTUNE_TRY(checkBuffer(a, 2, f, "y [N,D]", nd, sizeof(T), err, cap));
@@ -41,7 +43,8 @@ int embeddingKernel(const attune_kernel_args *a, attune_kernel_ctx *ctx,
   for (int64_t i = begin; i < end; ++i) {
     const int64_t id = loadInt(a->buffers[0], bits, i);
     if (id < 0 || id >= V)
-      return formatError(ctx->error, ctx->error_capacity, ATTUNE_KERNEL_OUT_OF_RANGE,
+      return formatError(ctx->error, ctx->error_capacity,
+                         ATTUNE_KERNEL_OUT_OF_RANGE,
                          "embedding: id %lld at position %lld is outside the "
                          "table's [0, %lld)",
                          (long long)id, (long long)i, (long long)V);

@@ -6,8 +6,9 @@
 //
 // Blocking: K in blocks of KC; per block the A rows (<= kMaxMB of them, zero
 // padded to a multiple of 3 rows and the block to a multiple of 8) are copied
-// into an L2-resident buffer, then for each group of 4 W rows (L1 resident,
-// copied and converted unless they can be read in place) the 3x4
+// into an L2-resident buffer, then for each group of 4 W rows (copied and
+// converted into an L1-resident buffer; ATTUNE_GEMM_DIRECT_W=1 reads f32
+// weights in place instead, which measured slower) the 3x4
 // micro-kernel sweeps all A row triples. The micro-kernel keeps 12 ymm
 // accumulators of 8 partial dot products each (3 A loads + 4 W loads per 12
 // FMAs) and reduces them with hadd at the end of the block, adding into C.
@@ -39,6 +40,9 @@ namespace attune::cpu::gemm {
 #endif
 #ifndef ATTUNE_GEMM_DIRECT_W
 #define ATTUNE_GEMM_DIRECT_W 0
+#endif
+#ifndef ATTUNE_GEMM_SKEW
+#define ATTUNE_GEMM_SKEW 8 // floats of padding per copied row
 #endif
 #ifndef ATTUNE_GEMM_MB
 #define ATTUNE_GEMM_MB 96
@@ -92,8 +96,10 @@ inline void kernel3x4(const float *a, int64_t lda, const float *w, int64_t ldw,
 /// Reserves gemmNT's per-thread buffers (slots 0 and 1); false when out of
 /// memory.
 inline bool reserve(int64_t K) {
-  const int64_t kcMax = std::min<int64_t>(KC, roundUp(std::max<int64_t>(K, 1), 8));
-  return scratch(0, roundUp(kMaxMB, 3) * kcMax) && scratch(1, 4 * kcMax);
+  const int64_t kcMax =
+      std::min<int64_t>(KC, roundUp(std::max<int64_t>(K, 1), 8));
+  return scratch(0, roundUp(kMaxMB, 3) * (kcMax + ATTUNE_GEMM_SKEW)) &&
+         scratch(1, 4 * (kcMax + ATTUNE_GEMM_SKEW));
 }
 /// C[mb, nb] = A[mb, K] W[nb, K]^T (overwrites C). TA/TW: float, bf16, f16.
 template <typename TA, typename TW>
@@ -108,40 +114,62 @@ void gemmNT(const TA *A, int64_t lda, const TW *W, int64_t ldw, int64_t mb,
     return;
   }
   const int64_t kcMax = std::min<int64_t>(KC, roundUp(K, 8));
-  float *abuf = scratch(0, roundUp(kMaxMB, 3) * kcMax);
-  float *wbuf = scratch(1, 4 * kcMax);
+  float *abuf = scratch(0, roundUp(kMaxMB, 3) * (kcMax + ATTUNE_GEMM_SKEW));
+  float *wbuf = scratch(1, 4 * (kcMax + ATTUNE_GEMM_SKEW));
   for (int64_t m0 = 0; m0 < mb; m0 += kMaxMB) {
     const int64_t mc = std::min(kMaxMB, mb - m0), mcp = roundUp(mc, 3);
     for (int64_t k0 = 0; k0 < K; k0 += KC) {
       const int64_t kc = std::min(KC, K - k0), kcp = roundUp(kc, 8);
       const bool first = k0 == 0;
+      // Rows skewed by ATTUNE_GEMM_SKEW floats: fewer L1 bank clashes.
+      const int64_t lda2 = kcp + ATTUNE_GEMM_SKEW;
       for (int64_t i = 0; i < mcp; ++i) {
-        float *dst = abuf + i * kcp;
+        float *dst = abuf + i * lda2;
         int64_t n = 0;
-        if (i < mc) { convertRow(A + (m0 + i) * lda + k0, dst, kc); n = kc; }
-        for (; n < kcp; ++n) dst[n] = 0.0f;
+        if (i < mc) {
+          convertRow(A + (m0 + i) * lda + k0, dst, kc);
+          n = kc;
+        }
+        for (; n < kcp; ++n)
+          dst[n] = 0.0f;
       }
       for (int64_t j0 = 0; j0 < nb; j0 += 4) {
         const int64_t nj = std::min<int64_t>(4, nb - j0);
-        const float *wp; int64_t wld;
-        if (ATTUNE_GEMM_DIRECT_W && std::is_same_v<TW, float> && nj == 4 && kc == kcp) {
-          wp = reinterpret_cast<const float *>(W + j0 * ldw + k0); wld = ldw;
+        const float *wp;
+        int64_t wld;
+        if (ATTUNE_GEMM_DIRECT_W && std::is_same_v<TW, float> && nj == 4 &&
+            kc == kcp) {
+          wp = reinterpret_cast<const float *>(W + j0 * ldw + k0);
+          wld = ldw;
         } else {
           for (int64_t j = 0; j < 4; ++j) {
-            float *dst = wbuf + j * kcp; int64_t n = 0;
-            if (j < nj) { convertRow(W + (j0 + j) * ldw + k0, dst, kc); n = kc; }
-            for (; n < kcp; ++n) dst[n] = 0.0f;
+            float *dst = wbuf + j * (kcp + ATTUNE_GEMM_SKEW);
+            int64_t n = 0;
+            if (j < nj) {
+              convertRow(W + (j0 + j) * ldw + k0, dst, kc);
+              n = kc;
+            }
+            for (; n < kcp; ++n)
+              dst[n] = 0.0f;
           }
-          wp = wbuf; wld = kcp;
+          wp = wbuf;
+          wld = kcp + ATTUNE_GEMM_SKEW;
         }
         for (int64_t i0 = 0; i0 < mcp; i0 += 3) {
           __m128 r[3];
-          kernel3x4(abuf + i0 * kcp, kcp, wp, wld, kcp, r);
+          kernel3x4(abuf + i0 * lda2, lda2, wp, wld, kcp, r);
           const int64_t ni = std::min<int64_t>(3, mc - i0);
           for (int64_t i = 0; i < ni; ++i) {
             float *c = C + (m0 + i0 + i) * ldc + j0;
-            if (nj == 4) _mm_storeu_ps(c, first ? r[i] : _mm_add_ps(_mm_loadu_ps(c), r[i]));
-            else { alignas(16) float t[4]; _mm_store_ps(t, r[i]); for (int64_t j = 0; j < nj; ++j) c[j] = first ? t[j] : c[j] + t[j]; }
+            if (nj == 4)
+              _mm_storeu_ps(c,
+                            first ? r[i] : _mm_add_ps(_mm_loadu_ps(c), r[i]));
+            else {
+              alignas(16) float t[4];
+              _mm_store_ps(t, r[i]);
+              for (int64_t j = 0; j < nj; ++j)
+                c[j] = first ? t[j] : c[j] + t[j];
+            }
           }
         }
       }
@@ -150,8 +178,8 @@ void gemmNT(const TA *A, int64_t lda, const TW *W, int64_t ldw, int64_t mb,
 }
 /// y row segment = T(c + bias).
 template <typename T>
-inline void storeTile(const float *c, int64_t ldc, const T *bias, T *y, int64_t ldy,
-               int64_t rows, int64_t cols) {
+inline void storeTile(const float *c, int64_t ldc, const T *bias, T *y,
+                      int64_t ldy, int64_t rows, int64_t cols) {
   for (int64_t i = 0; i < rows; ++i) {
     const float *cr = c + i * ldc;
     T *yr = y + i * ldy;

@@ -108,10 +108,12 @@ void storeAs(void *p, int64_t dt, int64_t i, double v, int64_t from) {
     static_cast<f16 *>(p)[i] = fromFloat<f16>(static_cast<float>(v));
     return;
   case ATTUNE_DT_BF16:
-    if (from == ATTUNE_DT_F64 || from == ATTUNE_DT_I64 || from == ATTUNE_DT_I32) {
+    if (from == ATTUNE_DT_F64 || from == ATTUNE_DT_I64 ||
+        from == ATTUNE_DT_I32) {
       v = roundToFormat(v, 8, -126, 0x1.fep127);
       if (std::isinf(v)) {
-        static_cast<bf16 *>(p)[i] = bf16{static_cast<uint16_t>(v > 0 ? 0x7f80 : 0xff80)};
+        static_cast<bf16 *>(p)[i] =
+            bf16{static_cast<uint16_t>(v > 0 ? 0x7f80 : 0xff80)};
         return;
       }
     }
@@ -145,16 +147,18 @@ bool isFloatDt(int64_t dt) {
          dt == ATTUNE_DT_F64;
 }
 
-int castCheck(const attune_kernel_args *a, int64_t *grid, char *err, size_t cap) {
+int castCheck(const attune_kernel_args *a, int64_t *grid, char *err,
+              size_t cap) {
   const char *f = "cast";
   ATTUNE_TRY(checkCounts(a, f, 2, 3, 0, err, cap));
   ATTUNE_TRY(checkNonNegative(a->ints, 1, f, "n", err, cap));
   const int64_t n = a->ints[ATTUNE_CAST_N], from = a->ints[ATTUNE_CAST_FROM],
                 to = a->ints[ATTUNE_CAST_TO];
   if (!dtypeBytes(from) || !dtypeBytes(to))
-    return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: dtype codes %lld -> %lld; expected ATTUNE_DT_* (0..8)", f,
-                       (long long)from, (long long)to);
+    return formatError(
+        err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
+        "%s: dtype codes %lld -> %lld; expected ATTUNE_DT_* (0..8)", f,
+        (long long)from, (long long)to);
   ATTUNE_TRY(checkBuffer(a, 0, f, "x", n, dtypeBytes(from), err, cap));
   ATTUNE_TRY(checkBuffer(a, 1, f, "y", n, dtypeBytes(to), err, cap));
   *grid = (n + kCastBlock - 1) / kCastBlock;
@@ -221,33 +225,39 @@ int castKernel(const attune_kernel_args *a, attune_kernel_ctx *, int64_t begin,
 // transpose
 //===----------------------------------------------------------------------===//
 
-int transposeCheck(const attune_kernel_args *a, int64_t *grid, char *err, size_t cap) {
+int transposeCheck(const attune_kernel_args *a, int64_t *grid, char *err,
+                   size_t cap) {
   const char *f = "transpose";
   ATTUNE_TRY(checkCounts(a, f, 2, -ATTUNE_TR_NUM_FIXED, 0, err, cap));
   const int64_t eb = a->ints[ATTUNE_TR_ELEM], rank = a->ints[ATTUNE_TR_RANK];
   if (eb <= 0 || eb > 64)
     return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: elem_bytes = %lld; expected 1..64", f, (long long)eb);
-  if (rank < 0 || rank > kMaxRank || a->num_ints != ATTUNE_TR_NUM_FIXED + 2 * rank)
-    return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: rank = %lld with %lld ints; expected rank in [0, %lld] "
-                       "and 2 + 2 * rank ints",
-                       f, (long long)rank, (long long)a->num_ints, (long long)kMaxRank);
+                       "%s: elem_bytes = %lld; expected 1..64", f,
+                       (long long)eb);
+  if (rank < 0 || rank > kMaxRank ||
+      a->num_ints != ATTUNE_TR_NUM_FIXED + 2 * rank)
+    return formatError(
+        err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
+        "%s: rank = %lld with %lld ints; expected rank in [0, %lld] "
+        "and 2 + 2 * rank ints",
+        f, (long long)rank, (long long)a->num_ints, (long long)kMaxRank);
   const int64_t *dims = a->ints + ATTUNE_TR_NUM_FIXED, *perm = dims + rank;
   ATTUNE_TRY(checkNonNegative(dims, rank, f, "dims", err, cap));
   bool seen[kMaxRank] = {};
   for (int64_t i = 0; i < rank; ++i) {
     if (perm[i] < 0 || perm[i] >= rank || seen[perm[i]])
-      return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                         "%s: perm is not a permutation of [0, %lld) (entry %lld is "
-                         "%lld)",
-                         f, (long long)rank, (long long)i, (long long)perm[i]);
+      return formatError(
+          err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
+          "%s: perm is not a permutation of [0, %lld) (entry %lld is "
+          "%lld)",
+          f, (long long)rank, (long long)i, (long long)perm[i]);
     seen[perm[i]] = true;
   }
   int64_t n = 1;
   for (int64_t i = 0; i < rank; ++i)
     if (!mulSize(n, dims[i], n))
-      return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT, "%s: sizes overflow", f);
+      return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
+                         "%s: sizes overflow", f);
   ATTUNE_TRY(checkBuffer(a, 0, f, "x", n, eb, err, cap));
   ATTUNE_TRY(checkBuffer(a, 1, f, "y", n, eb, err, cap));
   const int64_t last = rank ? dims[perm[rank - 1]] : 1;
@@ -261,8 +271,8 @@ void gatherRow(const E *x, E *y, int64_t n, int64_t stride) {
     y[i] = x[i * stride];
 }
 
-int transposeKernel(const attune_kernel_args *a, attune_kernel_ctx *, int64_t begin,
-                    int64_t end) {
+int transposeKernel(const attune_kernel_args *a, attune_kernel_ctx *,
+                    int64_t begin, int64_t end) {
   const int64_t eb = a->ints[ATTUNE_TR_ELEM], rank = a->ints[ATTUNE_TR_RANK];
   const int64_t *dims = a->ints + ATTUNE_TR_NUM_FIXED, *perm = dims + rank;
   int64_t xs[kMaxRank], oe[kMaxRank], os[kMaxRank];
@@ -295,16 +305,16 @@ int transposeKernel(const attune_kernel_args *a, attune_kernel_ctx *, int64_t be
       gatherRow(src, dst, last, ls);
       break;
     case 2:
-      gatherRow(reinterpret_cast<const uint16_t *>(src), reinterpret_cast<uint16_t *>(dst),
-                last, ls);
+      gatherRow(reinterpret_cast<const uint16_t *>(src),
+                reinterpret_cast<uint16_t *>(dst), last, ls);
       break;
     case 4:
-      gatherRow(reinterpret_cast<const uint32_t *>(src), reinterpret_cast<uint32_t *>(dst),
-                last, ls);
+      gatherRow(reinterpret_cast<const uint32_t *>(src),
+                reinterpret_cast<uint32_t *>(dst), last, ls);
       break;
     case 8:
-      gatherRow(reinterpret_cast<const uint64_t *>(src), reinterpret_cast<uint64_t *>(dst),
-                last, ls);
+      gatherRow(reinterpret_cast<const uint64_t *>(src),
+                reinterpret_cast<uint64_t *>(dst), last, ls);
       break;
     default:
       for (int64_t i = 0; i < last; ++i)
@@ -318,21 +328,25 @@ int transposeKernel(const attune_kernel_args *a, attune_kernel_ctx *, int64_t be
 // concat, slice, copy
 //===----------------------------------------------------------------------===//
 
-int concatCheck(const attune_kernel_args *a, int64_t *grid, char *err, size_t cap) {
+int concatCheck(const attune_kernel_args *a, int64_t *grid, char *err,
+                size_t cap) {
   const char *f = "concat";
   if (a->num_ints < ATTUNE_CAT_NUM_FIXED)
     return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: expected at least %d ints, got %lld", f, ATTUNE_CAT_NUM_FIXED,
-                       (long long)a->num_ints);
+                       "%s: expected at least %d ints, got %lld", f,
+                       ATTUNE_CAT_NUM_FIXED, (long long)a->num_ints);
   const int64_t eb = a->ints[ATTUNE_CAT_ELEM], n = a->ints[ATTUNE_CAT_N],
-                outer = a->ints[ATTUNE_CAT_OUTER], inner = a->ints[ATTUNE_CAT_INNER];
+                outer = a->ints[ATTUNE_CAT_OUTER],
+                inner = a->ints[ATTUNE_CAT_INNER];
   if (n < 1 || n > 4096)
     return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: n = %lld inputs; expected 1..4096", f, (long long)n);
+                       "%s: n = %lld inputs; expected 1..4096", f,
+                       (long long)n);
   ATTUNE_TRY(checkCounts(a, f, n + 1, ATTUNE_CAT_NUM_FIXED + n, 0, err, cap));
   if (eb <= 0 || eb > 64)
     return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: elem_bytes = %lld; expected 1..64", f, (long long)eb);
+                       "%s: elem_bytes = %lld; expected 1..64", f,
+                       (long long)eb);
   ATTUNE_TRY(checkNonNegative(a->ints + 2, 2, f, "outer inner", err, cap));
   const int64_t *ext = a->ints + ATTUNE_CAT_NUM_FIXED;
   ATTUNE_TRY(checkNonNegative(ext, n, f, "axis extents", err, cap));
@@ -340,23 +354,25 @@ int concatCheck(const attune_kernel_args *a, int64_t *grid, char *err, size_t ca
   char name[32];
   for (int64_t i = 0; i < n; ++i) {
     int64_t t, elems;
-    if (__builtin_add_overflow(total, ext[i], &total) || !mulSize(outer, ext[i], t) ||
-        !mulSize(t, inner, elems))
-      return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT, "%s: sizes overflow", f);
+    if (__builtin_add_overflow(total, ext[i], &total) ||
+        !mulSize(outer, ext[i], t) || !mulSize(t, inner, elems))
+      return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
+                         "%s: sizes overflow", f);
     std::snprintf(name, sizeof name, "input %lld", (long long)i);
     if (elems > 0)
       ATTUNE_TRY(checkBuffer(a, i, f, name, elems, eb, err, cap));
   }
   int64_t t, elems;
   if (!mulSize(outer, total, t) || !mulSize(t, inner, elems))
-    return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT, "%s: sizes overflow", f);
+    return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
+                       "%s: sizes overflow", f);
   ATTUNE_TRY(checkBuffer(a, n, f, "y", elems, eb, err, cap));
   *grid = outer * n;
   return ATTUNE_KERNEL_OK;
 }
 
-int concatKernel(const attune_kernel_args *a, attune_kernel_ctx *, int64_t begin,
-                 int64_t end) {
+int concatKernel(const attune_kernel_args *a, attune_kernel_ctx *,
+                 int64_t begin, int64_t end) {
   const int64_t eb = a->ints[ATTUNE_CAT_ELEM], n = a->ints[ATTUNE_CAT_N],
                 inner = a->ints[ATTUNE_CAT_INNER];
   const int64_t *ext = a->ints + ATTUNE_CAT_NUM_FIXED;
@@ -371,7 +387,8 @@ int concatKernel(const attune_kernel_args *a, attune_kernel_ctx *, int64_t begin
     const int64_t bytes = ext[i] * inner * eb;
     if (bytes > 0)
       std::memcpy(y + (o * total + before) * inner * eb,
-                  static_cast<const uint8_t *>(a->buffers[i]) + o * bytes, bytes);
+                  static_cast<const uint8_t *>(a->buffers[i]) + o * bytes,
+                  bytes);
     before += ext[i];
     if (++i == n) {
       i = 0;
@@ -382,24 +399,29 @@ int concatKernel(const attune_kernel_args *a, attune_kernel_ctx *, int64_t begin
   return ATTUNE_KERNEL_OK;
 }
 
-int sliceCheck(const attune_kernel_args *a, int64_t *grid, char *err, size_t cap) {
+int sliceCheck(const attune_kernel_args *a, int64_t *grid, char *err,
+               size_t cap) {
   const char *f = "slice";
   ATTUNE_TRY(checkCounts(a, f, 2, 6, 0, err, cap));
   const int64_t eb = a->ints[ATTUNE_SL_ELEM], outer = a->ints[ATTUNE_SL_OUTER],
                 n = a->ints[ATTUNE_SL_AXIS], inner = a->ints[ATTUNE_SL_INNER],
-                start = a->ints[ATTUNE_SL_START], size = a->ints[ATTUNE_SL_SIZE];
+                start = a->ints[ATTUNE_SL_START],
+                size = a->ints[ATTUNE_SL_SIZE];
   if (eb <= 0 || eb > 64)
     return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: elem_bytes = %lld; expected 1..64", f, (long long)eb);
+                       "%s: elem_bytes = %lld; expected 1..64", f,
+                       (long long)eb);
   ATTUNE_TRY(checkNonNegative(a->ints + 1, 3, f, "outer axis inner", err, cap));
   if (start < 0 || size < 0 || start > n || size > n - start)
     return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: [%lld, %lld + %lld) is outside [0, %lld)", f, (long long)start,
-                       (long long)start, (long long)size, (long long)n);
+                       "%s: [%lld, %lld + %lld) is outside [0, %lld)", f,
+                       (long long)start, (long long)start, (long long)size,
+                       (long long)n);
   int64_t t, xe, ye;
-  if (!mulSize(outer, n, t) || !mulSize(t, inner, xe) || !mulSize(outer, size, t) ||
-      !mulSize(t, inner, ye))
-    return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT, "%s: sizes overflow", f);
+  if (!mulSize(outer, n, t) || !mulSize(t, inner, xe) ||
+      !mulSize(outer, size, t) || !mulSize(t, inner, ye))
+    return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
+                       "%s: sizes overflow", f);
   ATTUNE_TRY(checkBuffer(a, 0, f, "x", xe, eb, err, cap));
   ATTUNE_TRY(checkBuffer(a, 1, f, "y", ye, eb, err, cap));
   *grid = outer;
@@ -409,7 +431,8 @@ int sliceCheck(const attune_kernel_args *a, int64_t *grid, char *err, size_t cap
 int sliceKernel(const attune_kernel_args *a, attune_kernel_ctx *, int64_t begin,
                 int64_t end) {
   const int64_t eb = a->ints[ATTUNE_SL_ELEM], n = a->ints[ATTUNE_SL_AXIS],
-                inner = a->ints[ATTUNE_SL_INNER], start = a->ints[ATTUNE_SL_START],
+                inner = a->ints[ATTUNE_SL_INNER],
+                start = a->ints[ATTUNE_SL_START],
                 size = a->ints[ATTUNE_SL_SIZE];
   const uint8_t *x = static_cast<const uint8_t *>(a->buffers[0]);
   uint8_t *y = static_cast<uint8_t *>(a->buffers[1]);
@@ -422,7 +445,8 @@ int sliceKernel(const attune_kernel_args *a, attune_kernel_ctx *, int64_t begin,
 
 constexpr int64_t kCopyBlock = 1 << 20;
 
-int copyCheck(const attune_kernel_args *a, int64_t *grid, char *err, size_t cap) {
+int copyCheck(const attune_kernel_args *a, int64_t *grid, char *err,
+              size_t cap) {
   const char *f = "copy";
   ATTUNE_TRY(checkCounts(a, f, 2, 1, 0, err, cap));
   ATTUNE_TRY(checkNonNegative(a->ints, 1, f, "bytes", err, cap));

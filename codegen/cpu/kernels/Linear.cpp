@@ -73,7 +73,8 @@ int linearKernel(const attune_kernel_args *a, attune_kernel_ctx *ctx,
                 K = a->ints[ATTUNE_LIN_K];
   const T *x = static_cast<const T *>(a->buffers[0]);
   const T *w = static_cast<const T *>(a->buffers[1]);
-  const T *bias = present(a, 2) ? static_cast<const T *>(a->buffers[2]) : nullptr;
+  const T *bias =
+      present(a, 2) ? static_cast<const T *>(a->buffers[2]) : nullptr;
   T *y = static_cast<T *>(a->buffers[3]);
   const Tiling t = tile(M, N, 1);
   float *c = gemm::scratch(2, t.mb * t.nb);
@@ -85,7 +86,8 @@ int linearKernel(const attune_kernel_args *a, attune_kernel_ctx *ctx,
     const int64_t m0 = mi * t.mb, n0 = ni * t.nb;
     const int64_t mb = std::min(t.mb, M - m0), nb = std::min(t.nb, N - n0);
     gemm::gemmNT(x + m0 * K, K, w + n0 * K, K, mb, nb, K, c, t.nb);
-    gemm::storeTile(c, t.nb, bias ? bias + n0 : nullptr, y + m0 * N + n0, N, mb, nb);
+    gemm::storeTile(c, t.nb, bias ? bias + n0 : nullptr, y + m0 * N + n0, N, mb,
+                    nb);
   }
   return ATTUNE_KERNEL_OK;
 }
@@ -122,12 +124,13 @@ int matmulCheck(const attune_kernel_args *a, int64_t *grid, char *err,
   ATTUNE_TRY(checkNonNegative(a->ints, 4, f, "M N K nbatch", err, cap));
   const int64_t nbatch = a->ints[ATTUNE_MM_NBATCH];
   if (nbatch > 64 || a->num_ints != ATTUNE_MM_NUM_FIXED + 3 * nbatch)
-    return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: nbatch = %lld needs %lld ints, got %lld (nbatch <= "
-                       "64)",
-                       f, (long long)nbatch,
-                       (long long)(ATTUNE_MM_NUM_FIXED + 3 * std::min<int64_t>(nbatch, 64)),
-                       (long long)a->num_ints);
+    return formatError(
+        err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
+        "%s: nbatch = %lld needs %lld ints, got %lld (nbatch <= "
+        "64)",
+        f, (long long)nbatch,
+        (long long)(ATTUNE_MM_NUM_FIXED + 3 * std::min<int64_t>(nbatch, 64)),
+        (long long)a->num_ints);
   ATTUNE_TRY(checkNonNegative(a->ints + ATTUNE_MM_NUM_FIXED, 3 * nbatch, f,
                               "batch extents and strides", err, cap));
   const int64_t M = a->ints[ATTUNE_MM_M], N = a->ints[ATTUNE_MM_N],
@@ -205,7 +208,8 @@ int matmulKernel(const attune_kernel_args *a, attune_kernel_ctx *ctx,
       lastN0 = n0;
     }
     gemm::gemmNT(A + offA + m0 * K, K, bt, K, mb, nb, K, c, t.nb);
-    gemm::storeTile<T>(c, t.nb, nullptr, y + bi * M * N + m0 * N + n0, N, mb, nb);
+    gemm::storeTile<T>(c, t.nb, nullptr, y + bi * M * N + m0 * N + n0, N, mb,
+                       nb);
   }
   return ATTUNE_KERNEL_OK;
 }

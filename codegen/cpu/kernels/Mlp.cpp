@@ -35,20 +35,24 @@ MlpTiling mlpTile(int64_t M) {
   MlpTiling t;
   if (M <= 0)
     return t;
-  t.blocks = std::max(ceilDiv(M, gemm::kMaxMB), std::min<int64_t>(ATTUNE_MLP_MAXB, ceilDiv(M, ATTUNE_MLP_MINROWS)));
+  t.blocks = std::max(
+      ceilDiv(M, gemm::kMaxMB),
+      std::min<int64_t>(ATTUNE_MLP_MAXB, ceilDiv(M, ATTUNE_MLP_MINROWS)));
   t.mb = std::min(M, roundUp(ceilDiv(M, t.blocks), 3));
   t.blocks = ceilDiv(M, t.mb);
   return t;
 }
 
 template <typename T>
-int mlpCheck(const attune_kernel_args *a, int64_t *grid, char *err, size_t cap) {
+int mlpCheck(const attune_kernel_args *a, int64_t *grid, char *err,
+             size_t cap) {
   const char *f = "mlp";
   ATTUNE_TRY(checkCounts(a, f, 7, ATTUNE_MLP_NUM_FIXED, 0, err, cap));
   ATTUNE_TRY(checkNonNegative(a->ints, 4, f, "M Din F Dout", err, cap));
   const int64_t M = a->ints[ATTUNE_MLP_M], Din = a->ints[ATTUNE_MLP_DIN],
                 F = a->ints[ATTUNE_MLP_F], Dout = a->ints[ATTUNE_MLP_DOUT];
-  const int64_t act = a->ints[ATTUNE_MLP_ACT], gated = a->ints[ATTUNE_MLP_GATED];
+  const int64_t act = a->ints[ATTUNE_MLP_ACT],
+                gated = a->ints[ATTUNE_MLP_GATED];
   if (act < 0 || act > 3)
     return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
                        "%s: activation %lld; expected 0 (silu), 1 (gelu), 2 "
@@ -56,7 +60,8 @@ int mlpCheck(const attune_kernel_args *a, int64_t *grid, char *err, size_t cap) 
                        f, (long long)act);
   if (gated != 0 && gated != 1)
     return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: gated = %lld; expected 0 or 1", f, (long long)gated);
+                       "%s: gated = %lld; expected 0 or 1", f,
+                       (long long)gated);
   int64_t md, fd, df, mo, mf;
   if (!mulSize(M, Din, md) || !mulSize(F, Din, fd) || !mulSize(Dout, F, df) ||
       !mulSize(M, Dout, mo) || !mulSize(M, F, mf))
@@ -73,15 +78,16 @@ int mlpCheck(const attune_kernel_args *a, int64_t *grid, char *err, size_t cap) 
   if (present(a, 4))
     ATTUNE_TRY(checkBuffer(a, 4, f, "b_up [F]", F, sizeof(T), err, cap));
   if (present(a, 5))
-    ATTUNE_TRY(checkBuffer(a, 5, f, "b_down [Dout]", Dout, sizeof(T), err, cap));
+    ATTUNE_TRY(
+        checkBuffer(a, 5, f, "b_down [Dout]", Dout, sizeof(T), err, cap));
   ATTUNE_TRY(checkBuffer(a, 6, f, "y [M,Dout]", mo, sizeof(T), err, cap));
   *grid = mlpTile(M).blocks;
   return ATTUNE_KERNEL_OK;
 }
 
 template <typename T>
-int mlpKernel(const attune_kernel_args *a, attune_kernel_ctx *ctx, int64_t begin,
-              int64_t end) {
+int mlpKernel(const attune_kernel_args *a, attune_kernel_ctx *ctx,
+              int64_t begin, int64_t end) {
   const int64_t M = a->ints[ATTUNE_MLP_M], Din = a->ints[ATTUNE_MLP_DIN],
                 F = a->ints[ATTUNE_MLP_F], Dout = a->ints[ATTUNE_MLP_DOUT];
   const int64_t act = a->ints[ATTUNE_MLP_ACT];
@@ -90,8 +96,10 @@ int mlpKernel(const attune_kernel_args *a, attune_kernel_ctx *ctx, int64_t begin
   const T *wUp = static_cast<const T *>(a->buffers[1]);
   const T *wDown = static_cast<const T *>(a->buffers[2]);
   const T *wGate = gated ? static_cast<const T *>(a->buffers[3]) : nullptr;
-  const T *bUp = present(a, 4) ? static_cast<const T *>(a->buffers[4]) : nullptr;
-  const T *bDown = present(a, 5) ? static_cast<const T *>(a->buffers[5]) : nullptr;
+  const T *bUp =
+      present(a, 4) ? static_cast<const T *>(a->buffers[4]) : nullptr;
+  const T *bDown =
+      present(a, 5) ? static_cast<const T *>(a->buffers[5]) : nullptr;
   T *y = static_cast<T *>(a->buffers[6]);
   const MlpTiling t = mlpTile(M);
   const int64_t kMax = std::max<int64_t>(std::max(Din, F), 1);
@@ -115,8 +123,9 @@ int mlpKernel(const attune_kernel_args *a, attune_kernel_ctx *ctx, int64_t begin
         __m256 u = _mm256_loadu_ps(hr + j);
         if (bUp)
           u = _mm256_add_ps(u, load8(bUp + j));
-        __m256 v = gated ? _mm256_mul_ps(activate8(act, _mm256_loadu_ps(gr + j)), u)
-                         : activate8(act, u);
+        __m256 v =
+            gated ? _mm256_mul_ps(activate8(act, _mm256_loadu_ps(gr + j)), u)
+                  : activate8(act, u);
         _mm256_storeu_ps(hr + j, roundTo<T>(v));
       }
       if (j < F) {

@@ -46,8 +46,8 @@ int layerNormCheck(const attune_kernel_args *a, int64_t *grid, char *err,
 }
 
 template <typename T>
-int rmsNormKernel(const attune_kernel_args *a, attune_kernel_ctx *, int64_t begin,
-                  int64_t end) {
+int rmsNormKernel(const attune_kernel_args *a, attune_kernel_ctx *,
+                  int64_t begin, int64_t end) {
   const int64_t D = a->ints[ATTUNE_ROW_D];
   const float eps = static_cast<float>(a->floats[0]);
   const T *x = static_cast<const T *>(a->buffers[0]);

@@ -43,7 +43,8 @@ Shape collapse(const int64_t *dims, const int64_t *flags, int64_t rank) {
     if (dims[d] == 1)
       continue;
     const bool rd = flags[d] != 0;
-    if (s.r > 0 && s.red[s.r - 1] == rd && s.stride[s.r - 1] == st[d] * dims[d]) {
+    if (s.r > 0 && s.red[s.r - 1] == rd &&
+        s.stride[s.r - 1] == st[d] * dims[d]) {
       s.ext[s.r - 1] *= dims[d];
       s.stride[s.r - 1] = st[d];
     } else {
@@ -57,34 +58,40 @@ Shape collapse(const int64_t *dims, const int64_t *flags, int64_t rank) {
 }
 
 template <typename T>
-int reduceCheck(const attune_kernel_args *a, int64_t *grid, char *err, size_t cap) {
+int reduceCheck(const attune_kernel_args *a, int64_t *grid, char *err,
+                size_t cap) {
   const char *f = "reduce";
   ATTUNE_TRY(checkCounts(a, f, 2, -ATTUNE_RED_NUM_FIXED, 0, err, cap));
-  const int64_t kind = a->ints[ATTUNE_RED_KIND], rank = a->ints[ATTUNE_RED_RANK];
+  const int64_t kind = a->ints[ATTUNE_RED_KIND],
+                rank = a->ints[ATTUNE_RED_RANK];
   if (kind < 0 || kind > 2)
     return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: kind = %lld; expected 0 (sum), 1 (mean) or 2 (max)", f,
-                       (long long)kind);
-  if (rank < 0 || rank > kMaxRank || a->num_ints != ATTUNE_RED_NUM_FIXED + 2 * rank)
-    return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: rank = %lld with %lld ints; expected rank in [0, %lld] "
-                       "and 2 + 2 * rank ints",
-                       f, (long long)rank, (long long)a->num_ints, (long long)kMaxRank);
+                       "%s: kind = %lld; expected 0 (sum), 1 (mean) or 2 (max)",
+                       f, (long long)kind);
+  if (rank < 0 || rank > kMaxRank ||
+      a->num_ints != ATTUNE_RED_NUM_FIXED + 2 * rank)
+    return formatError(
+        err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
+        "%s: rank = %lld with %lld ints; expected rank in [0, %lld] "
+        "and 2 + 2 * rank ints",
+        f, (long long)rank, (long long)a->num_ints, (long long)kMaxRank);
   const int64_t *dims = a->ints + ATTUNE_RED_NUM_FIXED, *flags = dims + rank;
   ATTUNE_TRY(checkNonNegative(dims, rank, f, "dims", err, cap));
   int64_t n = 1, outputs = 1, count = 1;
   for (int64_t d = 0; d < rank; ++d) {
     if (flags[d] != 0 && flags[d] != 1)
       return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                         "%s: flag %lld is %lld; expected 0 or 1", f, (long long)d,
-                         (long long)flags[d]);
-    if (!mulSize(n, dims[d], n) ||
-        !mulSize(flags[d] ? count : outputs, dims[d], flags[d] ? count : outputs))
-      return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT, "%s: sizes overflow", f);
+                         "%s: flag %lld is %lld; expected 0 or 1", f,
+                         (long long)d, (long long)flags[d]);
+    if (!mulSize(n, dims[d], n) || !mulSize(flags[d] ? count : outputs, dims[d],
+                                            flags[d] ? count : outputs))
+      return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
+                         "%s: sizes overflow", f);
   }
   if (kind == RED_MAX && count == 0 && outputs > 0)
     return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: max reduces empty slices, which have no maximum", f);
+                       "%s: max reduces empty slices, which have no maximum",
+                       f);
   ATTUNE_TRY(checkBuffer(a, 0, f, "x", n, sizeof(T), err, cap));
   ATTUNE_TRY(checkBuffer(a, 1, f, "y", outputs, sizeof(T), err, cap));
   const Shape s = collapse(dims, flags, rank);
@@ -108,8 +115,8 @@ inline __m256 combine(int kind, __m256 acc, __m256 v, __m256 &nan) {
 }
 
 template <typename T>
-int reduceKernel(const attune_kernel_args *a, attune_kernel_ctx *, int64_t begin,
-                 int64_t end) {
+int reduceKernel(const attune_kernel_args *a, attune_kernel_ctx *,
+                 int64_t begin, int64_t end) {
   const int kind = static_cast<int>(a->ints[ATTUNE_RED_KIND]);
   const int64_t rank = a->ints[ATTUNE_RED_RANK];
   const int64_t *dims = a->ints + ATTUNE_RED_NUM_FIXED, *flags = dims + rank;
@@ -168,8 +175,9 @@ int reduceKernel(const attune_kernel_args *a, attune_kernel_ctx *, int64_t begin
         const T *p = x + base + roff;
         for (int64_t q = 0; q * 8 < w; ++q) {
           const int64_t k = std::min<int64_t>(8, w - q * 8);
-          acc[q] = combine(kind, acc[q], k == 8 ? load8(p + q * 8) : loadN(p + q * 8, k),
-                           nan[q]);
+          acc[q] =
+              combine(kind, acc[q],
+                      k == 8 ? load8(p + q * 8) : loadN(p + q * 8, k), nan[q]);
         }
         for (int64_t d = nr; d-- > 0;) {
           roff += rSt[d];

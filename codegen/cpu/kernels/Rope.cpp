@@ -16,39 +16,48 @@ namespace attune::cpu {
 namespace {
 
 template <typename T>
-int ropeCheck(const attune_kernel_args *a, int64_t *grid, char *err, size_t cap) {
+int ropeCheck(const attune_kernel_args *a, int64_t *grid, char *err,
+              size_t cap) {
   const char *f = "rope";
   ATTUNE_TRY(checkCounts(a, f, 3, ATTUNE_ROPE_NUM_FIXED, 1, err, cap));
   ATTUNE_TRY(checkNonNegative(a->ints, 4, f, "N0 L D B", err, cap));
   const int64_t N0 = a->ints[ATTUNE_ROPE_N0], L = a->ints[ATTUNE_ROPE_L],
                 D = a->ints[ATTUNE_ROPE_D], B = a->ints[ATTUNE_ROPE_B],
-                kind = a->ints[ATTUNE_ROPE_POS_KIND], bits = a->ints[ATTUNE_ROPE_POS_BITS],
-                inter = a->ints[ATTUNE_ROPE_INTERLEAVED], rd = a->ints[ATTUNE_ROPE_ROTARY_DIM];
+                kind = a->ints[ATTUNE_ROPE_POS_KIND],
+                bits = a->ints[ATTUNE_ROPE_POS_BITS],
+                inter = a->ints[ATTUNE_ROPE_INTERLEAVED],
+                rd = a->ints[ATTUNE_ROPE_ROTARY_DIM];
   if (kind < 0 || kind > 2)
-    return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: pos_kind = %lld; expected 0 (none), 1 ([L]) or 2 ([B,L])", f,
-                       (long long)kind);
+    return formatError(
+        err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
+        "%s: pos_kind = %lld; expected 0 (none), 1 ([L]) or 2 ([B,L])", f,
+        (long long)kind);
   if (kind != 0 && bits != 32 && bits != 64)
     return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: pos_bits = %lld; expected 32 or 64", f, (long long)bits);
+                       "%s: pos_bits = %lld; expected 32 or 64", f,
+                       (long long)bits);
   if (inter != 0 && inter != 1)
     return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: interleaved = %lld; expected 0 or 1", f, (long long)inter);
+                       "%s: interleaved = %lld; expected 0 or 1", f,
+                       (long long)inter);
   if (rd <= 0 || rd > D || rd % 2 != 0)
-    return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: rotary_dim = %lld; expected even and in (0, D = %lld]", f,
-                       (long long)rd, (long long)D);
+    return formatError(
+        err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
+        "%s: rotary_dim = %lld; expected even and in (0, D = %lld]", f,
+        (long long)rd, (long long)D);
   if (kind == 2 && (B <= 0 || N0 % B != 0))
-    return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
-                       "%s: B = %lld must be > 0 and divide N0 = %lld for [B,L] positions",
-                       f, (long long)B, (long long)N0);
+    return formatError(
+        err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
+        "%s: B = %lld must be > 0 and divide N0 = %lld for [B,L] positions", f,
+        (long long)B, (long long)N0);
   const double theta = a->floats[0];
   if (!(theta > 0) || !std::isfinite(theta))
     return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
                        "%s: theta = %g; expected a finite value > 0", f, theta);
   int64_t t, n, bl;
   if (!mulSize(N0, L, t) || !mulSize(t, D, n) || !mulSize(B, L, bl))
-    return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT, "%s: sizes overflow", f);
+    return formatError(err, cap, ATTUNE_KERNEL_INVALID_ARGUMENT,
+                       "%s: sizes overflow", f);
   ATTUNE_TRY(checkBuffer(a, 0, f, "x [N0,L,D]", n, sizeof(T), err, cap));
   if (kind == 1)
     ATTUNE_TRY(checkBuffer(a, 1, f, "positions [L]", L, bits / 8, err, cap));
@@ -60,11 +69,12 @@ int ropeCheck(const attune_kernel_args *a, int64_t *grid, char *err, size_t cap)
 }
 
 template <typename T>
-int ropeKernel(const attune_kernel_args *a, attune_kernel_ctx *ctx, int64_t begin,
-               int64_t end) {
+int ropeKernel(const attune_kernel_args *a, attune_kernel_ctx *ctx,
+               int64_t begin, int64_t end) {
   const int64_t N0 = a->ints[ATTUNE_ROPE_N0], L = a->ints[ATTUNE_ROPE_L],
                 D = a->ints[ATTUNE_ROPE_D], B = a->ints[ATTUNE_ROPE_B],
-                kind = a->ints[ATTUNE_ROPE_POS_KIND], bits = a->ints[ATTUNE_ROPE_POS_BITS],
+                kind = a->ints[ATTUNE_ROPE_POS_KIND],
+                bits = a->ints[ATTUNE_ROPE_POS_BITS],
                 rd = a->ints[ATTUNE_ROPE_ROTARY_DIM];
   const bool inter = a->ints[ATTUNE_ROPE_INTERLEAVED] != 0;
   const double theta = a->floats[0];
@@ -76,9 +86,11 @@ int ropeKernel(const attune_kernel_args *a, attune_kernel_ctx *ctx, int64_t begi
   // and the inverse frequencies (double) in invF[0, half).
   float stackBuf[512];
   double stackInv[256];
-  float *cs = rd <= 512 ? stackBuf : static_cast<float *>(std::malloc(sizeof(float) * rd));
+  float *cs = rd <= 512 ? stackBuf
+                        : static_cast<float *>(std::malloc(sizeof(float) * rd));
   double *invF =
-      rd <= 512 ? stackInv : static_cast<double *>(std::malloc(sizeof(double) * half));
+      rd <= 512 ? stackInv
+                : static_cast<double *>(std::malloc(sizeof(double) * half));
   if (!cs || !invF) {
     if (cs != stackBuf)
       std::free(cs);
@@ -88,7 +100,8 @@ int ropeKernel(const attune_kernel_args *a, attune_kernel_ctx *ctx, int64_t begi
                        "rope: out of memory");
   }
   for (int64_t i = 0; i < half; ++i)
-    invF[i] = std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(rd));
+    invF[i] = std::pow(theta,
+                       -2.0 * static_cast<double>(i) / static_cast<double>(rd));
   for (int64_t item = begin; item < end; ++item) {
     const int64_t g = item / L, l = item % L;
     double pos = static_cast<double>(l);
@@ -109,7 +122,8 @@ int ropeKernel(const attune_kernel_args *a, attune_kernel_ctx *ctx, int64_t begi
         int64_t i = 0;
         for (; i + 8 <= half; i += 8) {
           __m256 xa = load8(xr + i), xb = load8(xr + half + i);
-          __m256 c = _mm256_loadu_ps(cs + i), s = _mm256_loadu_ps(cs + half + i);
+          __m256 c = _mm256_loadu_ps(cs + i),
+                 s = _mm256_loadu_ps(cs + half + i);
           store8(yr + i, _mm256_fmsub_ps(xa, c, _mm256_mul_ps(xb, s)));
           store8(yr + half + i, _mm256_fmadd_ps(xa, s, _mm256_mul_ps(xb, c)));
         }

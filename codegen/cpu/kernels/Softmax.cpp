@@ -30,17 +30,18 @@ int softmaxCheck(const attune_kernel_args *a, int64_t *grid, char *err,
 }
 
 inline __m256 laneMask(int64_t n) {
-  return _mm256_castsi256_ps(_mm256_cmpgt_epi32(
-      _mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+  return _mm256_castsi256_ps(
+      _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                         _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
 }
 
-template <typename T>
-void softmaxRow(const T *x, T *y, int64_t n) {
+template <typename T> void softmaxRow(const T *x, T *y, int64_t n) {
   const __m256 ninf = _mm256_set1_ps(-INFINITY);
   __m256 m = ninf, nan = _mm256_setzero_ps();
   for (int64_t j = 0; j < n; j += 8) {
     const int64_t k = std::min<int64_t>(8, n - j);
-    __m256 v = k == 8 ? load8(x + j) : _mm256_blendv_ps(ninf, loadN(x + j, k), laneMask(k));
+    __m256 v = k == 8 ? load8(x + j)
+                      : _mm256_blendv_ps(ninf, loadN(x + j, k), laneMask(k));
     nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
     m = _mm256_max_ps(m, v);
   }
@@ -63,7 +64,8 @@ void softmaxRow(const T *x, T *y, int64_t n) {
   __m256 s = _mm256_setzero_ps();
   for (int64_t j = 0; j < n; j += 8) {
     const int64_t k = std::min<int64_t>(8, n - j);
-    __m256 v = k == 8 ? load8(x + j) : _mm256_blendv_ps(ninf, loadN(x + j, k), laneMask(k));
+    __m256 v = k == 8 ? load8(x + j)
+                      : _mm256_blendv_ps(ninf, loadN(x + j, k), laneMask(k));
     s = _mm256_add_ps(s, exp8(_mm256_sub_ps(v, mv)));
   }
   const __m256 sv = _mm256_set1_ps(hsum8(s));
@@ -109,8 +111,8 @@ void softmaxCols(const T *x, T *y, int64_t n, int64_t inner, int64_t w) {
 }
 
 template <typename T>
-int softmaxKernel(const attune_kernel_args *a, attune_kernel_ctx *, int64_t begin,
-                  int64_t end) {
+int softmaxKernel(const attune_kernel_args *a, attune_kernel_ctx *,
+                  int64_t begin, int64_t end) {
   const int64_t n = a->ints[1], inner = a->ints[2];
   const T *x = static_cast<const T *>(a->buffers[0]);
   T *y = static_cast<T *>(a->buffers[1]);

@@ -25,7 +25,7 @@ HostTensor runUnary(DType dt, int kind, const ref::RefTensor &x, int threads) {
 }
 
 TEST(ElementwiseKernels, UnaryEveryKind) {
-  const char *names[] = {"neg",  "exp",  "log",  "tanh", "sqrt",      "rsqrt",
+  const char *names[] = {"neg",     "exp", "log",  "tanh", "sqrt",      "rsqrt",
                          "sigmoid", "abs", "silu", "gelu", "gelu_tanh", "relu"};
   uint32_t seed = 1;
   for (DType dt : {DType::F32, DType::BF16, DType::F16})
@@ -44,20 +44,23 @@ TEST(ElementwiseKernels, UnaryEveryKind) {
         const auto k = static_cast<ref::UnaryKind>(kind);
         ASSERT_TRUE(ref::unary(k, x, Precision::F64, gold).isOk());
         ASSERT_TRUE(ref::unary(k, x, Precision::Native, lowp).isOk());
-        EXPECT_TRUE(matches(runUnary(dt, kind, x, 3), gold, lowp, defaultFloor(dt)))
+        EXPECT_TRUE(
+            matches(runUnary(dt, kind, x, 3), gold, lowp, defaultFloor(dt)))
             << names[kind] << " " << dtName(dt) << " n=" << n;
       }
 }
 
 TEST(ElementwiseKernels, UnaryDeterministicAndErrors) {
   ref::RefTensor x = randomRef(DType::F32, {20000}, 3, -4, 4);
-  EXPECT_TRUE(sameBytes(runUnary(DType::F32, 10, x, 1), runUnary(DType::F32, 10, x, 4)));
+  EXPECT_TRUE(sameBytes(runUnary(DType::F32, 10, x, 1),
+                        runUnary(DType::F32, 10, x, 4)));
   HostTensor hx(DType::F32, {8}), hy(DType::F32, {4});
   Launch l;
   l.buffers = {&hx, &hy};
   l.ints = {8, 0};
   RunResult r = run(ATTUNE_FAMILY(unary, DType::F32), l);
-  EXPECT_NE(r.message.find("buffer 1 (y) holds 16 bytes; needs 32"), std::string::npos)
+  EXPECT_NE(r.message.find("buffer 1 (y) holds 16 bytes; needs 32"),
+            std::string::npos)
       << r.message;
   l.ints = {4, 12};
   r = run(ATTUNE_FAMILY(unary, DType::F32), l);
@@ -65,8 +68,8 @@ TEST(ElementwiseKernels, UnaryDeterministicAndErrors) {
 }
 
 /// binary a (shape sa) op b (shape sb) with NumPy broadcasting.
-void checkBinary(DType dt, int kind, std::vector<int64_t> sa, std::vector<int64_t> sb,
-                 uint32_t seed) {
+void checkBinary(DType dt, int kind, std::vector<int64_t> sa,
+                 std::vector<int64_t> sb, uint32_t seed) {
   const bool pow = kind == 6;
   ref::RefTensor a = randomRef(dt, sa, seed, pow ? 0.1 : -2, 2);
   ref::RefTensor b = randomRef(dt, sb, seed + 1, pow ? -2 : -2, 2);
@@ -107,10 +110,10 @@ TEST(ElementwiseKernels, BinaryEveryKindWithBroadcasting) {
   for (DType dt : {DType::F32, DType::BF16})
     for (int kind = 0; kind < 7; ++kind) {
       checkBinary(dt, kind, {1025}, {1025}, seed += 2);
-      checkBinary(dt, kind, {17, 33}, {33}, seed += 2);        // row broadcast
-      checkBinary(dt, kind, {17, 33}, {17, 1}, seed += 2);     // column broadcast
-      checkBinary(dt, kind, {3, 1, 5}, {4, 1}, seed += 2);     // both
-      checkBinary(dt, kind, {}, {2, 9}, seed += 2);            // scalar a
+      checkBinary(dt, kind, {17, 33}, {33}, seed += 2);    // row broadcast
+      checkBinary(dt, kind, {17, 33}, {17, 1}, seed += 2); // column broadcast
+      checkBinary(dt, kind, {3, 1, 5}, {4, 1}, seed += 2); // both
+      checkBinary(dt, kind, {}, {2, 9}, seed += 2);        // scalar a
       checkBinary(dt, kind, {2, 3, 113}, {2, 1, 113}, seed += 2);
     }
   checkBinary(DType::F16, 0, {5, 17}, {17}, 3);
@@ -145,11 +148,13 @@ TEST(ElementwiseKernels, BinaryCheckErrors) {
   EXPECT_NE(r.message.find("buffer 1 (b)"), std::string::npos) << r.message;
   l.ints = {0, 2, 4, 1, 1};
   r = run(ATTUNE_FAMILY(binary, DType::F32), l);
-  EXPECT_NE(r.message.find("rank = 2 with 5 ints"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("rank = 2 with 5 ints"), std::string::npos)
+      << r.message;
 }
 
-void checkReduce(DType dt, int kind, std::vector<int64_t> shape, std::vector<int64_t> axes,
-                 uint32_t seed, int threads = 3, HostTensor *out = nullptr) {
+void checkReduce(DType dt, int kind, std::vector<int64_t> shape,
+                 std::vector<int64_t> axes, uint32_t seed, int threads = 3,
+                 HostTensor *out = nullptr) {
   ref::RefTensor x = randomRef(dt, shape, seed, -2, 2);
   ref::RefTensor gold, lowp;
   const auto k = static_cast<ref::ReduceKind>(kind);
@@ -158,7 +163,8 @@ void checkReduce(DType dt, int kind, std::vector<int64_t> shape, std::vector<int
   std::vector<int64_t> ints = {kind, static_cast<int64_t>(shape.size())};
   ints.insert(ints.end(), shape.begin(), shape.end());
   for (size_t d = 0; d < shape.size(); ++d)
-    ints.push_back(std::find(axes.begin(), axes.end(), int64_t(d)) != axes.end());
+    ints.push_back(std::find(axes.begin(), axes.end(), int64_t(d)) !=
+                   axes.end());
   HostTensor hx = toStorage(x, dt), hy(dt, gold.shape);
   Launch l;
   l.buffers = {&hx, &hy};
@@ -197,7 +203,8 @@ TEST(ElementwiseKernels, ReduceDeterministicAndErrors) {
   l.buffers = {&x, &y};
   l.ints = {2, 2, 0, 3, 1, 0};
   RunResult r = run(ATTUNE_FAMILY(reduce, DType::F32), l);
-  EXPECT_NE(r.message.find("max reduces empty slices"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("max reduces empty slices"), std::string::npos)
+      << r.message;
   l.ints = {0, 2, 0, 3, 1, 0}; // sum of nothing is 0
   ASSERT_TRUE(run(ATTUNE_FAMILY(reduce, DType::F32), l).ok());
   EXPECT_EQ(y.getDouble(0), 0);

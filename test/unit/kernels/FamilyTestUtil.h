@@ -1,4 +1,5 @@
-//===- FamilyTestUtil.h - Helpers of the non-attention family tests -*- C++ -*-===//
+//===- FamilyTestUtil.h - Helpers of the non-attention family tests -*- C++
+//-*-===//
 //
 // Declarations of the family symbols (they have no header: the runtime finds
 // them by name), random inputs representable in a dtype, and a comparison of

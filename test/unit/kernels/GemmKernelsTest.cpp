@@ -13,7 +13,8 @@ namespace {
 
 /// Runs linear for x [M,K], w [N,K], optional bias; returns y.
 HostTensor runLinear(DType dt, const ref::RefTensor &x, const ref::RefTensor &w,
-                     const ref::RefTensor *b, int threads, RunResult *res = nullptr) {
+                     const ref::RefTensor *b, int threads,
+                     RunResult *res = nullptr) {
   const int64_t M = x.shape[0], K = x.shape[1], N = w.shape[0];
   HostTensor hx = toStorage(x, dt), hw = toStorage(w, dt), hy(dt, {M, N});
   HostTensor hb = b ? toStorage(*b, dt) : HostTensor();
@@ -34,16 +35,20 @@ void checkLinear(DType dt, int64_t M, int64_t K, int64_t N, bool bias,
   ref::RefTensor b = randomRef(dt, {N}, seed + 2);
   HostTensor y = runLinear(dt, x, w, bias ? &b : nullptr, 3);
   ref::RefTensor gold, lowp;
-  ASSERT_TRUE(ref::linear(x, w, bias ? &b : nullptr, ref::Precision::F64, gold).isOk());
-  ASSERT_TRUE(ref::linear(x, w, bias ? &b : nullptr, ref::Precision::Native, lowp).isOk());
+  ASSERT_TRUE(
+      ref::linear(x, w, bias ? &b : nullptr, ref::Precision::F64, gold).isOk());
+  ASSERT_TRUE(
+      ref::linear(x, w, bias ? &b : nullptr, ref::Precision::Native, lowp)
+          .isOk());
   EXPECT_TRUE(matches(y, gold, lowp, defaultFloor(dt)))
-      << dtName(dt) << " M=" << M << " K=" << K << " N=" << N << " bias=" << bias;
+      << dtName(dt) << " M=" << M << " K=" << K << " N=" << N
+      << " bias=" << bias;
 }
 
 TEST(GemmKernels, LinearIrregularShapes) {
-  const int64_t shapes[][3] = {{1, 1, 1},   {1, 17, 5},   {3, 8, 4},     {17, 33, 7},
-                               {113, 65, 31}, {239, 96, 40}, {1025, 37, 19}, {97, 1025, 13},
-                               {5, 3, 1030}};
+  const int64_t shapes[][3] = {{1, 1, 1},      {1, 17, 5},     {3, 8, 4},
+                               {17, 33, 7},    {113, 65, 31},  {239, 96, 40},
+                               {1025, 37, 19}, {97, 1025, 13}, {5, 3, 1030}};
   uint32_t seed = 1;
   for (DType dt : {DType::F32, DType::BF16})
     for (auto &s : shapes)
@@ -55,7 +60,8 @@ TEST(GemmKernels, LinearIrregularShapes) {
 
 TEST(GemmKernels, LinearDeterministicAcrossThreads) {
   for (DType dt : {DType::F32, DType::BF16}) {
-    ref::RefTensor x = randomRef(dt, {200, 600}, 11), w = randomRef(dt, {300, 600}, 12);
+    ref::RefTensor x = randomRef(dt, {200, 600}, 11),
+                   w = randomRef(dt, {300, 600}, 12);
     ref::RefTensor b = randomRef(dt, {300}, 13);
     RunResult r;
     HostTensor y1 = runLinear(dt, x, w, &b, 1, &r);
@@ -66,7 +72,8 @@ TEST(GemmKernels, LinearDeterministicAcrossThreads) {
 }
 
 TEST(GemmKernels, LinearCheckErrors) {
-  HostTensor x(DType::F32, {4, 8}), w(DType::F32, {3, 8}), y(DType::F32, {4, 3});
+  HostTensor x(DType::F32, {4, 8}), w(DType::F32, {3, 8}),
+      y(DType::F32, {4, 3});
   HostTensor small(DType::F32, {2});
   Launch l;
   l.buffers = {&x, &w, nullptr, &y};
@@ -78,7 +85,8 @@ TEST(GemmKernels, LinearCheckErrors) {
   EXPECT_NE(r.message.find("expected 3 ints"), std::string::npos) << r.message;
   l.ints = {5, 3, 8};
   r = run(ATTUNE_FAMILY(linear, DType::F32), l);
-  EXPECT_NE(r.message.find("buffer 0 (x [M,K])"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("buffer 0 (x [M,K])"), std::string::npos)
+      << r.message;
   l.ints = {4, 3, 8};
   l.buffers = {&x, &w, &small, &y};
   r = run(ATTUNE_FAMILY(linear, DType::F32), l);
@@ -141,10 +149,10 @@ TEST(GemmKernels, MatmulShapesAndBroadcast) {
     checkMatmul(dt, {1, 1}, {1, 1}, 1);
     checkMatmul(dt, {17, 33}, {33, 9}, 2);
     checkMatmul(dt, {113, 70}, {70, 130}, 3);
-    checkMatmul(dt, {2, 3, 17, 9}, {2, 3, 9, 11}, 4);    // batched
-    checkMatmul(dt, {3, 1, 5, 8}, {1, 4, 8, 6}, 5);      // both broadcast
-    checkMatmul(dt, {4, 239, 20}, {20, 7}, 6);           // b shared
-    checkMatmul(dt, {7, 12}, {2, 12, 1025 / 25}, 7);     // a shared
+    checkMatmul(dt, {2, 3, 17, 9}, {2, 3, 9, 11}, 4); // batched
+    checkMatmul(dt, {3, 1, 5, 8}, {1, 4, 8, 6}, 5);   // both broadcast
+    checkMatmul(dt, {4, 239, 20}, {20, 7}, 6);        // b shared
+    checkMatmul(dt, {7, 12}, {2, 12, 1025 / 25}, 7);  // a shared
   }
   checkMatmul(DType::F16, {2, 31, 40}, {2, 40, 19}, 8);
 }
@@ -157,14 +165,16 @@ TEST(GemmKernels, MatmulDeterministicAcrossThreads) {
 }
 
 TEST(GemmKernels, MatmulCheckErrors) {
-  HostTensor a(DType::F32, {2, 4, 8}), b(DType::F32, {2, 8, 3}), y(DType::F32, {2, 4, 3});
+  HostTensor a(DType::F32, {2, 4, 8}), b(DType::F32, {2, 8, 3}),
+      y(DType::F32, {2, 4, 3});
   Launch l;
   l.buffers = {&a, &b, &y};
   l.ints = {4, 3, 8, 1, 2, 32, 24};
   EXPECT_TRUE(run(ATTUNE_FAMILY(matmul, DType::F32), l).ok());
   l.ints = {4, 3, 8, 1, 2, 32, 24, 0};
   RunResult r = run(ATTUNE_FAMILY(matmul, DType::F32), l);
-  EXPECT_NE(r.message.find("nbatch = 1 needs 7 ints"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("nbatch = 1 needs 7 ints"), std::string::npos)
+      << r.message;
   l.ints = {4, 3, 8, 1, 3, 32, 24}; // batch 3 reads past a
   r = run(ATTUNE_FAMILY(matmul, DType::F32), l);
   EXPECT_NE(r.message.find("buffer 0 (a)"), std::string::npos) << r.message;
@@ -183,21 +193,28 @@ HostTensor checkMlp(const MlpCase &c, uint32_t seed, int threads = 3) {
   ref::RefTensor wUp = randomRef(dt, {c.F, c.Din}, seed + 1, -0.5, 0.5);
   ref::RefTensor wGate = randomRef(dt, {c.F, c.Din}, seed + 2, -0.5, 0.5);
   ref::RefTensor wDown = randomRef(dt, {c.Dout, c.F}, seed + 3, -0.5, 0.5);
-  ref::RefTensor bUp = randomRef(dt, {c.F}, seed + 4), bDown = randomRef(dt, {c.Dout}, seed + 5);
+  ref::RefTensor bUp = randomRef(dt, {c.F}, seed + 4),
+                 bDown = randomRef(dt, {c.Dout}, seed + 5);
   ref::RefTensor gold, lowp;
   const auto act = static_cast<ref::Activation>(c.act);
   for (auto p : {ref::Precision::F64, ref::Precision::Native}) {
-    EXPECT_TRUE(ref::mlp(x, c.gated ? &wGate : nullptr, wUp, wDown, c.bUp ? &bUp : nullptr,
-                         c.bDown ? &bDown : nullptr, act, p,
-                         p == ref::Precision::F64 ? gold : lowp)
+    EXPECT_TRUE(ref::mlp(x, c.gated ? &wGate : nullptr, wUp, wDown,
+                         c.bUp ? &bUp : nullptr, c.bDown ? &bDown : nullptr,
+                         act, p, p == ref::Precision::F64 ? gold : lowp)
                     .isOk());
   }
-  HostTensor hx = toStorage(x, dt), hu = toStorage(wUp, dt), hg = toStorage(wGate, dt),
-             hd = toStorage(wDown, dt), hbu = toStorage(bUp, dt), hbd = toStorage(bDown, dt),
+  HostTensor hx = toStorage(x, dt), hu = toStorage(wUp, dt),
+             hg = toStorage(wGate, dt), hd = toStorage(wDown, dt),
+             hbu = toStorage(bUp, dt), hbd = toStorage(bDown, dt),
              hy(dt, {c.M, c.Dout});
   Launch l;
-  l.buffers = {&hx, &hu, &hd, c.gated ? &hg : nullptr, c.bUp ? &hbu : nullptr,
-               c.bDown ? &hbd : nullptr, &hy};
+  l.buffers = {&hx,
+               &hu,
+               &hd,
+               c.gated ? &hg : nullptr,
+               c.bUp ? &hbu : nullptr,
+               c.bDown ? &hbd : nullptr,
+               &hy};
   l.ints = {c.M, c.Din, c.F, c.Dout, c.act, c.gated ? 1 : 0};
   RunResult r = run(ATTUNE_FAMILY(mlp, dt), l, threads);
   EXPECT_TRUE(r.ok()) << r.message;
@@ -226,8 +243,8 @@ TEST(GemmKernels, MlpDeterministicAcrossThreads) {
 }
 
 TEST(GemmKernels, MlpCheckErrors) {
-  HostTensor x(DType::F32, {2, 4}), wu(DType::F32, {6, 4}), wd(DType::F32, {3, 6}),
-      y(DType::F32, {2, 3});
+  HostTensor x(DType::F32, {2, 4}), wu(DType::F32, {6, 4}),
+      wd(DType::F32, {3, 6}), y(DType::F32, {2, 3});
   Launch l;
   l.buffers = {&x, &wu, &wd, nullptr, nullptr, nullptr, &y};
   l.ints = {2, 4, 6, 3, 0, 0};

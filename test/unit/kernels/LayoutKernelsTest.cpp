@@ -24,15 +24,24 @@ const Family kCopy{attune_cpu_copy, attune_cpu_copy_check};
 
 int64_t code(DType dt) {
   switch (dt) {
-  case DType::F32: return ATTUNE_DT_F32;
-  case DType::F16: return ATTUNE_DT_F16;
-  case DType::BF16: return ATTUNE_DT_BF16;
-  case DType::F64: return ATTUNE_DT_F64;
-  case DType::I32: return ATTUNE_DT_I32;
-  case DType::I64: return ATTUNE_DT_I64;
-  case DType::I16: return ATTUNE_DT_I16;
-  case DType::I8: return ATTUNE_DT_I8;
-  default: return ATTUNE_DT_I1;
+  case DType::F32:
+    return ATTUNE_DT_F32;
+  case DType::F16:
+    return ATTUNE_DT_F16;
+  case DType::BF16:
+    return ATTUNE_DT_BF16;
+  case DType::F64:
+    return ATTUNE_DT_F64;
+  case DType::I32:
+    return ATTUNE_DT_I32;
+  case DType::I64:
+    return ATTUNE_DT_I64;
+  case DType::I16:
+    return ATTUNE_DT_I16;
+  case DType::I8:
+    return ATTUNE_DT_I8;
+  default:
+    return ATTUNE_DT_I1;
   }
 }
 
@@ -46,11 +55,14 @@ TEST(LayoutKernels, CastAmongDtypes) {
       const int64_t n = 20000 + 17;
       ref::RefTensor x(from, {n});
       for (double &v : x.data)
-        v = roundToDType(u(rng) * (rng() % 3 == 0 ? 1e-3 : 1), from) + 0.0; // no -0 ints
-      x.data[0] = roundToDType(70000.5, from); // overflows f16, saturates i8/i16
+        v = roundToDType(u(rng) * (rng() % 3 == 0 ? 1e-3 : 1), from) +
+            0.0; // no -0 ints
+      x.data[0] =
+          roundToDType(70000.5, from); // overflows f16, saturates i8/i16
       x.data[1] = roundToDType(-1.5, from);
       x.data[2] = roundToDType(2.5, from);
-      x.data[3] = roundToDType(1.0009765625 + 0x1p-20, from); // rounding of f16/bf16
+      x.data[3] =
+          roundToDType(1.0009765625 + 0x1p-20, from); // rounding of f16/bf16
       x.data[4] = roundToDType(-1e-3, from) + 0.0;
       ref::RefTensor gold;
       ASSERT_TRUE(ref::cast(x, to, gold).isOk());
@@ -61,7 +73,8 @@ TEST(LayoutKernels, CastAmongDtypes) {
       RunResult r = run(kCast, l);
       ASSERT_TRUE(r.ok()) << r.message;
       HostTensor want = gold.toHost();
-      EXPECT_TRUE(sameBytes(hy, want)) << dtypeName(from) << " -> " << dtypeName(to);
+      EXPECT_TRUE(sameBytes(hy, want))
+          << dtypeName(from) << " -> " << dtypeName(to);
     }
 }
 
@@ -79,22 +92,25 @@ TEST(LayoutKernels, CastNaNAndCheck) {
   EXPECT_EQ(y.getInt(2), -2147483648LL);
   l.ints = {3, ATTUNE_DT_F32, 42};
   RunResult r = run(kCast, l);
-  EXPECT_NE(r.message.find("dtype codes 0 -> 42"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("dtype codes 0 -> 42"), std::string::npos)
+      << r.message;
   l.ints = {3, ATTUNE_DT_F32, ATTUNE_DT_I64};
   r = run(kCast, l);
-  EXPECT_NE(r.message.find("buffer 1 (y) holds 12 bytes; needs 24"), std::string::npos)
+  EXPECT_NE(r.message.find("buffer 1 (y) holds 12 bytes; needs 24"),
+            std::string::npos)
       << r.message;
 }
 
-void checkTranspose(DType dt, std::vector<int64_t> shape, std::vector<int64_t> perm,
-                    uint32_t seed) {
+void checkTranspose(DType dt, std::vector<int64_t> shape,
+                    std::vector<int64_t> perm, uint32_t seed) {
   ref::RefTensor x = randomRef(dt, shape, seed, -100, 100);
   ref::RefTensor gold;
   ASSERT_TRUE(ref::transpose(x, perm, gold).isOk());
   HostTensor hx = x.toHost(), hy(dt, gold.shape);
   Launch l;
   l.buffers = {&hx, &hy};
-  l.ints = {static_cast<int64_t>(dtypeSize(dt)), static_cast<int64_t>(shape.size())};
+  l.ints = {static_cast<int64_t>(dtypeSize(dt)),
+            static_cast<int64_t>(shape.size())};
   l.ints.insert(l.ints.end(), shape.begin(), shape.end());
   l.ints.insert(l.ints.end(), perm.begin(), perm.end());
   RunResult r = run(kTranspose, l);
@@ -106,7 +122,8 @@ TEST(LayoutKernels, TransposePermutations) {
   uint32_t seed = 1;
   for (DType dt : {DType::F32, DType::BF16, DType::F64, DType::I8}) {
     checkTranspose(dt, {17, 33}, {1, 0}, ++seed);
-    checkTranspose(dt, {2, 3, 113, 8}, {0, 2, 1, 3}, ++seed); // [B,H,L,D] -> [B,L,H,D]
+    checkTranspose(dt, {2, 3, 113, 8}, {0, 2, 1, 3},
+                   ++seed); // [B,H,L,D] -> [B,L,H,D]
     checkTranspose(dt, {2, 3, 5, 7}, {3, 1, 0, 2}, ++seed);
     checkTranspose(dt, {4, 5, 6}, {0, 1, 2}, ++seed);
     checkTranspose(dt, {1025}, {0}, ++seed);
@@ -117,7 +134,8 @@ TEST(LayoutKernels, TransposePermutations) {
   l.buffers = {&x, &y};
   l.ints = {4, 2, 2, 3, 0, 0};
   RunResult r = run(kTranspose, l);
-  EXPECT_NE(r.message.find("perm is not a permutation"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("perm is not a permutation"), std::string::npos)
+      << r.message;
 }
 
 TEST(LayoutKernels, ConcatAndSlice) {
@@ -152,13 +170,15 @@ TEST(LayoutKernels, ConcatAndSlice) {
       EXPECT_TRUE(sameBytes(hy, gold.toHost())) << "concat axis " << axis;
 
       // Slice the middle input back out.
-      const int64_t n = gold.shape[axis], start = xs[0].shape[axis], size = xs[1].shape[axis];
+      const int64_t n = gold.shape[axis], start = xs[0].shape[axis],
+                    size = xs[1].shape[axis];
       ref::RefTensor sl;
       ASSERT_TRUE(ref::slice(gold, axis, start, size, sl).isOk());
       HostTensor hs2(dt, sl.shape);
       Launch s;
       s.buffers = {&hy, &hs2};
-      s.ints = {static_cast<int64_t>(dtypeSize(dt)), outer, n, inner, start, size};
+      s.ints = {
+          static_cast<int64_t>(dtypeSize(dt)), outer, n, inner, start, size};
       r = run(kSlice, s);
       ASSERT_TRUE(r.ok()) << r.message;
       EXPECT_TRUE(sameBytes(hs2, xs[1].toHost())) << "slice axis " << axis;
@@ -178,7 +198,8 @@ TEST(LayoutKernels, ConcatAndSlice) {
 }
 
 TEST(LayoutKernels, Copy) {
-  HostTensor x(DType::I8, {3 * (1 << 20) + 5}), y(DType::I8, {3 * (1 << 20) + 5});
+  HostTensor x(DType::I8, {3 * (1 << 20) + 5}),
+      y(DType::I8, {3 * (1 << 20) + 5});
   for (int64_t i = 0; i < x.numElements(); ++i)
     x.data()[i] = static_cast<uint8_t>(i * 31);
   Launch l;
