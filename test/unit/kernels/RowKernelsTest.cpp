@@ -176,8 +176,11 @@ TEST(RowKernels, CrossEntropy) {
     for (int red : {0, 1, 2})
       for (auto nc :
            {std::pair<int64_t, int64_t>{1, 1}, {3, 17}, {113, 239}, {17, 1025}})
-        checkCrossEntropy(dt, nc.first, nc.second, red, (seed & 1) ? 32 : 64,
-                          ++seed);
+      {
+        int bits = (seed & 1) ? 32 : 64;
+        ++seed;
+        checkCrossEntropy(dt, nc.first, nc.second, red, bits, seed);
+      }
   checkCrossEntropy(DType::F16, 17, 100, 1, 64, 3);
 }
 
