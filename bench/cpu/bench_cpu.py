@@ -84,7 +84,7 @@ def bench_attention(args, tmp, rows):
                 window = 256 if kind == "window256" else None
                 mask = ("#attune.causal" if window is None else
                         "#attune.sliding_window<left = 255, right = 0>")
-                repeat = 3 if l == 4096 else 10
+                repeat = 5 if l == 4096 else 20
                 ta = attune_time(args.build, attention_mlir(h, l, d, mask), tmp,
                                  f"attn_{kind}_{l}_{d}", args.threads, repeat,
                                  ["--random-inputs", "1"])
