@@ -8,7 +8,6 @@
 //   - exp8, tanh8, sigmoid8, silu8, geluTanh8, gelu8: f32 vector math with
 //     ~1-2 ulp error (exp is the Cephes expf polynomial with a two-step
 //     scaling so that subnormal results and overflow to inf are right);
-//   - ATTUNE_KEXPORT: C linkage + default visibility for kernel symbols.
 // Header-only; the archive is compiled for x86-64-v3 (AVX2, FMA, F16C).
 //
 //===----------------------------------------------------------------------===//
@@ -20,26 +19,6 @@
 
 #include <cmath>
 #include <immintrin.h>
-
-#define ATTUNE_KEXPORT extern "C" __attribute__((visibility("default")))
-
-/// Exports attune_cpu_<family>_{f32,bf16,f16} and their _check companions
-/// from templates impl<T>(args, ctx, begin, end) and check<T>(args, grid,
-/// error, capacity).
-#define ATTUNE_EXPORT_TYPED_ONE(family, sfx, T, impl, check)                   \
-  ATTUNE_KEXPORT int attune_cpu_##family##_##sfx(const attune_kernel_args *a,  \
-                                                 attune_kernel_ctx *c,         \
-                                                 int64_t b, int64_t e) {       \
-    return impl<T>(a, c, b, e);                                                \
-  }                                                                            \
-  ATTUNE_KEXPORT int attune_cpu_##family##_##sfx##_check(                      \
-      const attune_kernel_args *a, int64_t *g, char *err, size_t cap) {        \
-    return check<T>(a, g, err, cap);                                           \
-  }
-#define ATTUNE_EXPORT_TYPED(family, impl, check)                               \
-  ATTUNE_EXPORT_TYPED_ONE(family, f32, float, impl, check)                     \
-  ATTUNE_EXPORT_TYPED_ONE(family, bf16, ::attune::cpu::bf16, impl, check)      \
-  ATTUNE_EXPORT_TYPED_ONE(family, f16, ::attune::cpu::f16, impl, check)
 
 namespace attune::cpu {
 

@@ -339,35 +339,4 @@ int checkLsh(const attune_kernel_args *a, int64_t *grid, char *error,
 using namespace attune::cpu;
 using namespace attune::cpu::attn;
 
-#define ATTUNE_EXPORT extern "C" __attribute__((visibility("default")))
-
-ATTUNE_EXPORT int attune_cpu_lsh_attention_f32(const attune_kernel_args *a,
-                                               attune_kernel_ctx *c, int64_t b,
-                                               int64_t e) {
-  return runLsh<float>(a, c, b, e);
-}
-ATTUNE_EXPORT int attune_cpu_lsh_attention_bf16(const attune_kernel_args *a,
-                                                attune_kernel_ctx *c, int64_t b,
-                                                int64_t e) {
-  return runLsh<bf16>(a, c, b, e);
-}
-ATTUNE_EXPORT int attune_cpu_lsh_attention_f16(const attune_kernel_args *a,
-                                               attune_kernel_ctx *c, int64_t b,
-                                               int64_t e) {
-  return runLsh<f16>(a, c, b, e);
-}
-ATTUNE_EXPORT int attune_cpu_lsh_attention_f32_check(const attune_kernel_args *a,
-                                                     int64_t *g, char *e,
-                                                     size_t n) {
-  return checkLsh<float>(a, g, e, n);
-}
-ATTUNE_EXPORT int attune_cpu_lsh_attention_bf16_check(const attune_kernel_args *a,
-                                                      int64_t *g, char *e,
-                                                      size_t n) {
-  return checkLsh<bf16>(a, g, e, n);
-}
-ATTUNE_EXPORT int attune_cpu_lsh_attention_f16_check(const attune_kernel_args *a,
-                                                     int64_t *g, char *e,
-                                                     size_t n) {
-  return checkLsh<f16>(a, g, e, n);
-}
+ATTUNE_EXPORT_TYPED(lsh_attention, runLsh, checkLsh)
