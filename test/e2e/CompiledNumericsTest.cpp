@@ -327,39 +327,38 @@ std::vector<Case> allCases() {
                                 "{mask = #attune.and<[#attune.document, "
                                 "#attune.causal<bottom_right>]>}",
                                 true));
-  // Block-sparse: 113 x 239 with 32 x 64 blocks -> 4 x 4 layout.
-  cases.push_back(attentionCase(
-      "attention_block_sparse_f32", {1, 2, 1, 113, 239, 64}, "f32",
-      "{mask = #attune.block_sparse<block_q = 32, block_k = 64, layout = "
-      "dense<[[true, false, false, true], [false, true, false, false], "
-      "[true, true, true, false], [false, false, false, false]]> : "
-      "tensor<4x4xi1>>}"));
-  // Score modifications.
-  cases.push_back(attentionCase("attention_alibi_causal_f32",
-                                {1, 4, 2, 113, 113, 64}, "f32",
-                                "{mask = #attune.causal, score_mods = "
-                                "[#attune.alibi]}"));
-  cases.push_back(attentionCase("attention_softcap_bf16",
-                                {1, 2, 1, 239, 113, 128}, "bf16",
-                                "{score_mods = [#attune.softcap<30.0>]}"));
-  // Regions: a mask region (a band written by hand) and a score region
-  // reading a relative-bias table captured from outside.
-  cases.push_back(attentionCase(
-      "attention_mask_region_f32", {1, 2, 1, 113, 113, 64}, "f32", "", false,
-      " mask {\n^bb0(%b: index, %h: index, %i: index, %j: index):\n"
-      "  %d = arith.subi %i, %j : index\n  %c = arith.constant 9 : index\n"
-      "  %lt = arith.cmpi ult, %d, %c : index\n"
-      "  attune.yield %lt : i1\n}"));
-  {
-    Case c = attentionCase(
-        "attention_score_region_bias_f32", {1, 2, 1, 113, 239, 64}, "f32",
+  // Block-sparse, score mods and regions, each in f32 and bf16.
+  for (std::string dt : {"f32", "bf16"}) {
+    // 113 x 239 with 32 x 64 blocks -> a 4 x 4 layout.
+    cases.push_back(attentionCase(
+        "attention_block_sparse_" + dt, {1, 2, 1, 113, 239, 64}, dt,
+        "{mask = #attune.block_sparse<block_q = 32, block_k = 64, layout = "
+        "dense<[[true, false, false, true], [false, true, false, false], "
+        "[true, true, true, false], [false, false, false, false]]> : "
+        "tensor<4x4xi1>>}"));
+    cases.push_back(attentionCase("attention_alibi_causal_" + dt,
+                                  {1, 4, 2, 113, 113, 64}, dt,
+                                  "{mask = #attune.causal, score_mods = "
+                                  "[#attune.alibi]}"));
+    cases.push_back(attentionCase("attention_softcap_" + dt,
+                                  {1, 2, 1, 239, 113, 128}, dt,
+                                  "{score_mods = [#attune.softcap<30.0>]}"));
+    // A mask region (a band written by hand) and a score region reading a
+    // relative-bias table captured from outside.
+    cases.push_back(attentionCase(
+        "attention_mask_region_" + dt, {1, 2, 1, 113, 113, 64}, dt, "", false,
+        " mask {\n^bb0(%b: index, %h: index, %i: index, %j: index):\n"
+        "  %d = arith.subi %i, %j : index\n  %c = arith.constant 9 : index\n"
+        "  %lt = arith.cmpi ult, %d, %c : index\n"
+        "  attune.yield %lt : i1\n}"));
+    cases.push_back(attentionCase(
+        "attention_score_region_bias_" + dt, {1, 2, 1, 113, 239, 64}, dt,
         "{mask = #attune.causal<bottom_right>}", false,
         " score {\n^bb0(%s: f32, %b: index, %h: index, %i: index, %j: "
         "index):\n"
         "  %x = tensor.extract %rel[%h, %j] : tensor<2x239xf32>\n"
         "  %t = arith.addf %s, %x : f32\n  attune.yield %t : f32\n}",
-        ", %rel: tensor<2x239xf32> {attune.name = \"rel\"}");
-    cases.push_back(c);
+        ", %rel: tensor<2x239xf32> {attune.name = \"rel\"}"));
   }
   return cases;
 }
