@@ -428,7 +428,12 @@ static Status runSession(attune_session &s) {
   for (PreparedLaunch &p : s.launches) {
     if (p.grid == 0)
       continue;
-    int64_t chunk = std::max<int64_t>(1, p.grid / (int64_t(threads) * 4));
+    // Guided self-scheduling: a thread takes 1/(2*threads) of what is left,
+    // at least minChunk items. Large chunks first keep the per-call overhead
+    // low; the small ones at the end balance uneven items (causal attention's
+    // q-tiles grow in cost) and a core that was interrupted. Items are
+    // independent, so the split never changes the results.
+    const int64_t minChunk = std::max<int64_t>(1, p.grid / (int64_t(threads) * 32));
     std::atomic<int64_t> next{0};
     std::atomic<bool> failed{false};
     std::atomic<int> failedThread{-1};
@@ -441,10 +446,16 @@ static Status runSession(attune_session &s) {
       ctx.error_capacity = kErrorCapacity;
       ctx.error[0] = '\0';
       while (!failed.load(std::memory_order_relaxed)) {
-        int64_t begin = next.fetch_add(chunk, std::memory_order_relaxed);
+        int64_t begin = next.load(std::memory_order_relaxed), end = 0;
+        do {
+          if (begin >= p.grid)
+            break;
+          int64_t chunk = std::max<int64_t>(
+              minChunk, (p.grid - begin) / (int64_t(threads) * 2));
+          end = std::min(begin + chunk, p.grid);
+        } while (!next.compare_exchange_weak(begin, end, std::memory_order_relaxed));
         if (begin >= p.grid)
           break;
-        int64_t end = std::min(begin + chunk, p.grid);
         int rc = p.kernel(&p.args, &ctx, begin, end);
         if (rc != ATTUNE_KERNEL_OK) {
           codes[static_cast<size_t>(t)] = rc;

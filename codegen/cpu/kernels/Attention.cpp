@@ -73,13 +73,13 @@ int runAttention(const attune_kernel_args *a, attune_kernel_ctx *ctx,
   float *vCache = vDirect ? nullptr : arena(1, static_cast<size_t>(cacheTiles * tileV));
   // Per-item scratch: Q, S, O, m, l, packing tmp, then bytes.
   const size_t nQ = BQ * std::max<int64_t>(D, 1), nS = BQ * nkpT, nO = BQ * Dvp;
-  float *item = arena(2, nQ + nS + nO + 2 * BQ + 16 * std::max<int64_t>(D, 1) +
+  float *item = arena(2, nQ + nS + nO + 3 * BQ + 16 * std::max<int64_t>(D, 1) +
                              (BQ + nkpT + 64) / 4 + 64);
   if (!kCache || (!vDirect && !vCache) || !item)
     return formatError(ctx->error, ctx->error_capacity, ATTUNE_KERNEL_INTERNAL,
                        "attention: out of memory for scratch");
   float *Qf = item, *S = Qf + nQ, *O = S + nS, *mRow = O + nO, *lRow = mRow + BQ,
-        *tmp = lRow + BQ;
+        *alpha = lRow + BQ, *tmp = alpha + BQ;
   uint8_t *nanRow = reinterpret_cast<uint8_t *>(tmp + 16 * std::max<int64_t>(D, 1));
   uint8_t *mb = nanRow + BQ;
   std::vector<int64_t> tags(static_cast<size_t>(cacheTiles), -1);
@@ -145,7 +145,6 @@ int runAttention(const attune_kernel_args *a, attune_kernel_ctx *ctx,
       const float *Vt = vDirect ? reinterpret_cast<const float *>(vb) + (kvBase + k0) * Dv : Vp;
 
       gemmQK(Qf, D, nq, D, Kp, np, S, nkpT);
-      bool any = false;
       for (int64_t i = 0; i < nq; ++i) {
         float *s = S + i * nkpT;
         const int64_t q = q0 + i;
@@ -193,10 +192,9 @@ int runAttention(const attune_kernel_args *a, attune_kernel_ctx *ctx,
         }
         for (int64_t j = nk; j < nkp; ++j)
           s[j] = kNegInf;
-        any |= softmaxRow(s, nkp, mRow[i], lRow[i], O + i * Dvp, Dvp, nanRow[i]);
       }
-      if (any)
-        gemmPV(S, nkpT, nq, nk, Vt, ldv, Dvp, O, Dvp);
+      if (softmaxRows(S, nkpT, nq, nkp, mRow, lRow, alpha, nanRow))
+        gemmPV(S, nkpT, nq, nk, Vt, ldv, Dvp, O, Dvp, alpha);
     }
     T *orow = ob + ((b * Hq + h) * Lq + q0) * Dv;
     float *lrow = lseb + (b * Hq + h) * Lq + q0;

@@ -27,6 +27,7 @@ namespace attune::cpu::attn {
 
 constexpr int64_t kMaxHeadDim = 1024; ///< D and Dv cap of the families
 constexpr int64_t kPanel = 16;        ///< columns per K panel
+constexpr int64_t kMaxBlockQ = 1024;  ///< BLOCK_Q cap of softmaxRows
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 inline int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
@@ -253,11 +254,20 @@ inline void gemmQK(const float *Q, int64_t ldq, int64_t nq, int64_t D,
 
 template <int MR, int NV>
 static inline void pvMicro(const float *P, int64_t lds, int64_t nk,
-                           const float *V, int64_t ldv, float *O, int64_t ldo) {
+                           const float *V, int64_t ldv, float *O, int64_t ldo,
+                           const float *alpha = nullptr) {
   __m256 c[MR][NV];
-  for (int r = 0; r < MR; ++r)
-    for (int v = 0; v < NV; ++v)
-      c[r][v] = _mm256_loadu_ps(O + r * ldo + v * 8);
+  if (alpha) {
+    for (int r = 0; r < MR; ++r) {
+      __m256 av = _mm256_broadcast_ss(alpha + r);
+      for (int v = 0; v < NV; ++v)
+        c[r][v] = _mm256_mul_ps(_mm256_loadu_ps(O + r * ldo + v * 8), av);
+    }
+  } else {
+    for (int r = 0; r < MR; ++r)
+      for (int v = 0; v < NV; ++v)
+        c[r][v] = _mm256_loadu_ps(O + r * ldo + v * 8);
+  }
   for (int64_t j = 0; j < nk; ++j) {
     __m256 b[NV];
     for (int v = 0; v < NV; ++v)
@@ -276,27 +286,29 @@ static inline void pvMicro(const float *P, int64_t lds, int64_t nk,
 template <int MR>
 static inline void pvRows(const float *P, int64_t lds, int64_t nk,
                           const float *V, int64_t ldv, int64_t dvp, float *O,
-                          int64_t ldo) {
+                          int64_t ldo, const float *alpha) {
   int64_t c = 0;
   for (; c + 16 <= dvp; c += 16)
-    pvMicro<MR, 2>(P, lds, nk, V + c, ldv, O + c, ldo);
+    pvMicro<MR, 2>(P, lds, nk, V + c, ldv, O + c, ldo, alpha);
   if (c < dvp)
-    pvMicro<MR, 1>(P, lds, nk, V + c, ldv, O + c, ldo);
+    pvMicro<MR, 1>(P, lds, nk, V + c, ldv, O + c, ldo, alpha);
 }
 
-/// O[i][0..dvp) += sum_{j<nk} P[i][j] V[j][0..dvp) for i < nq; dvp % 8 == 0.
+/// O[i][0..dvp) = alpha[i] * O[i][0..dvp) + sum_{j<nk} P[i][j] V[j][0..dvp)
+/// for i < nq (alpha null: no scaling); dvp % 8 == 0.
 inline void gemmPV(const float *P, int64_t lds, int64_t nq, int64_t nk,
                    const float *V, int64_t ldv, int64_t dvp, float *O,
-                   int64_t ldo) {
+                   int64_t ldo, const float *alpha = nullptr) {
   int64_t i = 0;
+  auto al = [&](int64_t r) { return alpha ? alpha + r : nullptr; };
   for (; i + 6 <= nq; i += 6)
-    pvRows<6>(P + i * lds, lds, nk, V, ldv, dvp, O + i * ldo, ldo);
+    pvRows<6>(P + i * lds, lds, nk, V, ldv, dvp, O + i * ldo, ldo, al(i));
   switch (nq - i) {
-  case 1: pvRows<1>(P + i * lds, lds, nk, V, ldv, dvp, O + i * ldo, ldo); break;
-  case 2: pvRows<2>(P + i * lds, lds, nk, V, ldv, dvp, O + i * ldo, ldo); break;
-  case 3: pvRows<3>(P + i * lds, lds, nk, V, ldv, dvp, O + i * ldo, ldo); break;
-  case 4: pvRows<4>(P + i * lds, lds, nk, V, ldv, dvp, O + i * ldo, ldo); break;
-  case 5: pvRows<5>(P + i * lds, lds, nk, V, ldv, dvp, O + i * ldo, ldo); break;
+  case 1: pvRows<1>(P + i * lds, lds, nk, V, ldv, dvp, O + i * ldo, ldo, al(i)); break;
+  case 2: pvRows<2>(P + i * lds, lds, nk, V, ldv, dvp, O + i * ldo, ldo, al(i)); break;
+  case 3: pvRows<3>(P + i * lds, lds, nk, V, ldv, dvp, O + i * ldo, ldo, al(i)); break;
+  case 4: pvRows<4>(P + i * lds, lds, nk, V, ldv, dvp, O + i * ldo, ldo, al(i)); break;
+  case 5: pvRows<5>(P + i * lds, lds, nk, V, ldv, dvp, O + i * ldo, ldo, al(i)); break;
   default: break;
   }
 }
@@ -342,6 +354,84 @@ inline bool softmaxRow(float *s, int64_t nkp, float &m, float &l, float *o,
   l = l * alpha + hsum(sum);
   m = mNew;
   return true;
+}
+
+/// The online-softmax update of rows [0, nq) of a tile (S row stride lds,
+/// nkp scores a row, as softmaxRow), eight rows at a time: the rescale
+/// factors exp(m_old - m_new) come from one exp256 per eight rows and are
+/// written to alpha[i] instead of being applied to O (gemmPV applies them
+/// as it loads O; a row with no allowed key gets alpha 1). Returns false
+/// when no row has an allowed key (then O needs no update at all).
+inline bool softmaxRows(float *S, int64_t lds, int64_t nq, int64_t nkp,
+                        float *mRow, float *lRow, float *alpha,
+                        uint8_t *nanRow) {
+  // In phases over all rows, so that no row's exponentials wait on its own
+  // max reduction: (1) row maxima, (2) new maxima and rescale factors, eight
+  // rows a vector, (3) p = exp(s - m) and the row sums.
+  alignas(32) float mNew[kMaxBlockQ + 8];
+  int64_t live = 0;
+  for (int64_t i = 0; i < nq; ++i) {
+    const float *s = S + i * lds;
+    __m256 mx0 = _mm256_set1_ps(kNegInf), mx1 = mx0;
+    __m256 un = _mm256_setzero_ps();
+    int64_t j = 0;
+    for (; j + 16 <= nkp; j += 16) {
+      __m256 v0 = _mm256_loadu_ps(s + j), v1 = _mm256_loadu_ps(s + j + 8);
+      mx0 = _mm256_max_ps(mx0, v0);
+      mx1 = _mm256_max_ps(mx1, v1);
+      un = _mm256_or_ps(un, _mm256_cmp_ps(v0, v1, _CMP_UNORD_Q));
+    }
+    for (; j < nkp; j += 8) {
+      __m256 v = _mm256_loadu_ps(s + j);
+      mx0 = _mm256_max_ps(mx0, v);
+      un = _mm256_or_ps(un, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    }
+    if (_mm256_movemask_ps(un))
+      nanRow[i] = 1;
+    mNew[i] = hmax(_mm256_max_ps(mx0, mx1)); // the tile max for now
+  }
+  for (int64_t i = nq; i < roundUp(nq, 8); ++i)
+    mNew[i] = kNegInf;
+  const __m256 ninf = _mm256_set1_ps(kNegInf), one = _mm256_set1_ps(1.0f);
+  for (int64_t i = 0; i < nq; i += 8) {
+    alignas(32) float mo[8];
+    for (int r = 0; r < 8; ++r)
+      mo[r] = i + r < nq ? mRow[i + r] : kNegInf;
+    __m256 t = _mm256_load_ps(mNew + i), m = _mm256_load_ps(mo);
+    __m256 dead = _mm256_cmp_ps(t, ninf, _CMP_EQ_OQ); // nothing allowed
+    // mNew = t > m ? t : m (a NaN t keeps m; the row is marked NaN anyway).
+    __m256 mn = _mm256_blendv_ps(m, t, _mm256_cmp_ps(t, m, _CMP_GT_OQ));
+    // exp(m - mNew); m = -inf gives 0 (first tile); equal maxima give 1.
+    __m256 al = exp256(_mm256_sub_ps(m, mn));
+    al = _mm256_blendv_ps(al, one, _mm256_cmp_ps(mn, m, _CMP_EQ_OQ));
+    al = _mm256_blendv_ps(al, one, dead);
+    live |= _mm256_movemask_ps(_mm256_andnot_ps(dead, _mm256_castsi256_ps(
+                                                        _mm256_set1_epi32(-1))));
+    _mm256_store_ps(mNew + i, _mm256_blendv_ps(mn, ninf, dead));
+    alignas(32) float av[8];
+    _mm256_store_ps(av, al);
+    for (int r = 0; r < 8 && i + r < nq; ++r)
+      alpha[i + r] = av[r];
+  }
+  for (int64_t i = 0; i < nq; ++i) {
+    float *s = S + i * lds;
+    if (mNew[i] == kNegInf) { // nothing allowed here: p = 0, O kept
+      for (int64_t j = 0; j < nkp; j += 8)
+        _mm256_storeu_ps(s + j, _mm256_setzero_ps());
+      continue;
+    }
+    const __m256 mv = _mm256_set1_ps(mNew[i]);
+    __m256 sum0 = _mm256_setzero_ps();
+#pragma clang loop unroll(disable)
+    for (int64_t j = 0; j < nkp; j += 8) {
+      __m256 p0 = exp256(_mm256_sub_ps(_mm256_loadu_ps(s + j), mv));
+      sum0 = _mm256_add_ps(sum0, p0);
+      _mm256_storeu_ps(s + j, p0);
+    }
+    lRow[i] = lRow[i] * alpha[i] + hsum(sum0);
+    mRow[i] = mNew[i];
+  }
+  return live != 0;
 }
 
 /// Final normalization of one row: out = O / l, lse = m + log l; no allowed
