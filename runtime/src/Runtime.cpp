@@ -402,8 +402,8 @@ static Status prepareSession(attune_session &s) {
           r.where + ": " + l.kernel + "_check rejected the launch of " + fname +
           ": " + (error[0] ? error.data() : "(no message)") + " (code " +
           std::to_string(rc) + ")");
-    // The work counter may overshoot the grid by one chunk per thread: keep
-    // it far from overflowing.
+    // A grid beyond INT64_MAX / 4 is no real launch: refuse it, so that chunk
+    // arithmetic never comes near overflow.
     if (grid < 0 || grid > INT64_MAX / 4)
       return attune::internalError(
           r.where + ": " + l.kernel + "_check returned grid " +
