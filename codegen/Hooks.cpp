@@ -8,6 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Hooks.h"
+
 #include "attune/Dialect/Attune/AttuneOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -147,9 +149,10 @@ LogicalResult buildHook(Region &region, bool isScore, StringRef name,
       continue;
     }
     auto type = cast<RankedTensorType>(ex.getTensor().getType());
-    if (!type.hasStaticShape())
-      return ex.emitError() << "the CPU backend needs a static shape for "
-                               "tensors read in attention regions";
+    if (!type.hasStaticShape() || type.getNumElements() == 0)
+      return ex.emitError() << "the CPU backend reads tensors of a static, "
+                               "non-empty shape in attention regions; got "
+                            << type;
     Value base = captureOf(ex.getTensor());
     Value lin = c0;
     for (auto [d, idx] : llvm::enumerate(ex.getIndices())) {

@@ -12,6 +12,8 @@
 
 #include "attune/Codegen/Codegen.h"
 
+#include "Hooks.h"
+
 #include "attune/Dialect/Attune/AttuneDialect.h"
 #include "attune/Dialect/Attune/AttuneOps.h"
 #include "attune/Passes/Passes.h"
@@ -34,6 +36,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 
@@ -100,28 +103,25 @@ int64_t dtypeCode(Type t) {
 }
 
 FailureOr<DType> storageDType(Type t) {
-  switch (dtypeCode(t)) {
-  case ATTUNE_DT_F32:
-    return DType::F32;
-  case ATTUNE_DT_F16:
-    return DType::F16;
-  case ATTUNE_DT_BF16:
-    return DType::BF16;
-  case ATTUNE_DT_F64:
-    return DType::F64;
-  case ATTUNE_DT_I64:
-    return DType::I64;
-  case ATTUNE_DT_I32:
-    return DType::I32;
-  case ATTUNE_DT_I16:
-    return DType::I16;
-  case ATTUNE_DT_I8:
-    return DType::I8;
-  case ATTUNE_DT_I1:
-    return DType::Bool;
-  default:
+  StatusOr<DType> dt = ref::dtypeOf(t);
+  if (!dt)
     return failure();
-  }
+  return *dt;
+}
+
+/// Bits of an integer index tensor (ids, labels, positions, document ids):
+/// the families read i32 and i64.
+FailureOr<int64_t> indexBits(Operation *op, Value v, StringRef what) {
+  int64_t code = dtypeCode(cast<RankedTensorType>(v.getType()).getElementType());
+  if (code == ATTUNE_DT_I32)
+    return 32;
+  if (code == ATTUNE_DT_I64)
+    return 64;
+  op->emitError() << "the CPU backend reads " << what
+                  << " as i32, i64 or index; got "
+                  << cast<RankedTensorType>(v.getType()).getElementType()
+                  << " (cast them first)";
+  return failure();
 }
 
 class FunctionLowering {
@@ -172,6 +172,10 @@ private:
   LoweredModule &out;
   DenseMap<Value, int> ids;
   int hookCounter = 0;
+  /// Hooks already built for an attention op (a chunked body lowers the same
+  /// op once per chunk): names and the outer tensors they capture.
+  DenseMap<Operation *, std::pair<std::vector<std::string>, SmallVector<Value>>>
+      hookCache;
 };
 
 FailureOr<int> FunctionLowering::newValue(Location loc, ValueKind kind,
@@ -417,6 +421,37 @@ LogicalResult FunctionLowering::lowerOp(Operation &op) {
   };
   auto shapeOf = [&](Value v) { return typeOf(v).getShape(); };
   auto elemOf = [&](Value v) { return typeOf(v).getElementType(); };
+
+  // Limits of the families, refused here rather than at load time.
+  if (isa<A::AddOp, A::SubOp, A::MulOp, A::DivOp, A::MaxOp, A::MinOp,
+          A::PowOp, A::ReduceOp, A::TransposeOp>(op))
+    for (Type t : op.getOperandTypes())
+      if (cast<RankedTensorType>(t).getRank() > ATTUNE_CPU_MAX_RANK)
+        return op.emitError() << "the CPU backend handles tensors of rank up "
+                                 "to "
+                              << ATTUNE_CPU_MAX_RANK << " here; got " << t;
+  if (isa<A::AttentionOp, A::DilatedAttentionOp, A::LshAttentionOp>(op))
+    for (Value v : op.getOperands().take_front(
+             isa<A::LshAttentionOp>(op) ? 2 : 3)) {
+      int64_t d = typeOf(v).getShape().back();
+      if (d > ATTUNE_CPU_MAX_HEAD_DIM)
+        return op.emitError() << "the CPU attention families take head dims "
+                                 "up to "
+                              << ATTUNE_CPU_MAX_HEAD_DIM << "; got " << d;
+    }
+  if (auto a = dyn_cast<A::AttentionOp>(op))
+    if (ArrayAttr mods = a.getScoreModsAttr())
+      if (static_cast<int64_t>(mods.size()) > ATTUNE_CPU_MAX_SCORE_MODS)
+        return op.emitError() << "the CPU backend applies at most "
+                              << ATTUNE_CPU_MAX_SCORE_MODS
+                              << " score modifications; got " << mods.size();
+  if (auto d = dyn_cast<A::DilatedAttentionOp>(op))
+    if (static_cast<int64_t>(d.getSegments().size()) >
+        ATTUNE_CPU_MAX_DILATED_BRANCHES)
+      return op.emitError() << "the CPU backend mixes at most "
+                            << ATTUNE_CPU_MAX_DILATED_BRANCHES
+                            << " dilated branches; got "
+                            << d.getSegments().size();
   auto elemBytes = [&](Value v) -> int64_t {
     FailureOr<DType> dt = storageDType(elemOf(v));
     return succeeded(dt) ? static_cast<int64_t>(dtypeSize(*dt)) : 0;
@@ -440,6 +475,12 @@ LogicalResult FunctionLowering::lowerOp(Operation &op) {
       })
       .Case([&](A::LshAttentionOp a) -> LogicalResult {
         auto x = shapeOf(a.getQk()), v = shapeOf(a.getValue());
+        if (Value r = a.getRotations())
+          if (elemOf(r) != elemOf(a.getQk()))
+            return a.emitError()
+                   << "the CPU backend reads rotations in the dtype of qk ("
+                   << elemOf(a.getQk()) << "); got " << elemOf(r)
+                   << " (cast them)";
         std::vector<int64_t> ints = {
             x[0], x[1], x[2], x[3], v[3],
             static_cast<int64_t>(a.getNumBuckets()),
@@ -491,7 +532,10 @@ LogicalResult FunctionLowering::lowerOp(Operation &op) {
         int64_t posKind = 0, posBits = 0;
         if (Value p = r.getPositions()) {
           posKind = shapeOf(p).size() == 1 ? 1 : 2;
-          posBits = dtypeCode(elemOf(p)) == ATTUNE_DT_I32 ? 32 : 64;
+          FailureOr<int64_t> bits = indexBits(&op, p, "positions");
+          if (failed(bits))
+            return failure();
+          posBits = *bits;
         }
         int64_t rd = r.getRotaryDim() ? static_cast<int64_t>(*r.getRotaryDim())
                                       : 0;
@@ -533,13 +577,14 @@ LogicalResult FunctionLowering::lowerOp(Operation &op) {
                       {product(x.drop_back()), x.back(), up[0], down[0], act,
                        m.getWGate() ? 1 : 0});
       })
-      .Case([&](A::EmbeddingOp e) {
+      .Case([&](A::EmbeddingOp e) -> LogicalResult {
         auto ids = shapeOf(e.getIds()), t = shapeOf(e.getTable());
+        FailureOr<int64_t> bits = indexBits(&op, e.getIds(), "ids");
+        if (failed(bits))
+          return failure();
         return simple("embedding", elemOf(e.getTable()),
                       {e.getIds(), e.getTable()},
-                      {product(ids), t[0], t[1],
-                       dtypeCode(elemOf(e.getIds())) == ATTUNE_DT_I32 ? 32
-                                                                       : 64});
+                      {product(ids), t[0], t[1], *bits});
       })
       .Case([&](A::SoftmaxOp s) {
         auto x = shapeOf(s.getInput());
@@ -551,17 +596,19 @@ LogicalResult FunctionLowering::lowerOp(Operation &op) {
                       {product(x.take_front(axis)), x[axis],
                        product(x.drop_front(axis + 1))});
       })
-      .Case([&](A::CrossEntropyOp c) {
+      .Case([&](A::CrossEntropyOp c) -> LogicalResult {
         auto x = shapeOf(c.getLogits());
+        FailureOr<int64_t> bits = indexBits(&op, c.getLabels(), "labels");
+        if (failed(bits))
+          return failure();
         int64_t red = c.getReduction() == A::Reduction::None   ? 0
                       : c.getReduction() == A::Reduction::Mean ? 1
                                                                : 2;
         return simple(
             "cross_entropy", elemOf(c.getLogits()),
             {c.getLogits(), c.getLabels()},
-            {x[0], x[1],
-             dtypeCode(elemOf(c.getLabels())) == ATTUNE_DT_I32 ? 32 : 64,
-             static_cast<int64_t>(c.getIgnoreIndex()), red});
+            {x[0], x[1], *bits, static_cast<int64_t>(c.getIgnoreIndex()),
+             red});
       })
       .Case<A::NegOp, A::ExpOp, A::LogOp, A::TanhOp, A::SqrtOp, A::RsqrtOp,
             A::SigmoidOp, A::AbsOp, A::SiluOp, A::GeluOp, A::GeluTanhOp,
@@ -672,6 +719,8 @@ LogicalResult FunctionLowering::lowerOp(Operation &op) {
       .Case([&](A::ConcatOp c) {
         auto y = cast<RankedTensorType>(c.getType()).getShape();
         int64_t axis = static_cast<int64_t>(c.getAxis());
+        if (axis < 0)
+          axis += static_cast<int64_t>(y.size());
         std::vector<int64_t> ints = {
             elemBytes(c.getResult()),
             static_cast<int64_t>(c.getInputs().size()),
@@ -685,8 +734,10 @@ LogicalResult FunctionLowering::lowerOp(Operation &op) {
         FailureOr<int> x = idOf(s.getInput());
         if (failed(x))
           return failure();
-        FailureOr<int> r = emitSlice(s, *x, typeOf(s.getInput()),
-                                     static_cast<int64_t>(s.getAxis()),
+        int64_t axis = static_cast<int64_t>(s.getAxis());
+        if (axis < 0)
+          axis += typeOf(s.getInput()).getRank();
+        FailureOr<int> r = emitSlice(s, *x, typeOf(s.getInput()), axis,
                                      static_cast<int64_t>(s.getStart()),
                                      static_cast<int64_t>(s.getSize()));
         if (failed(r))
@@ -796,9 +847,18 @@ LogicalResult FunctionLowering::lowerChunked(A::ChunkedOp c) {
   if (failed(x))
     return failure();
   RankedTensorType xt = typeOf(c.getInput());
-  int64_t axis = static_cast<int64_t>(c.getAxis());
+  int64_t axis = static_cast<int64_t>(c.getAxis()); // verified in [0, rank)
   int64_t chunk = static_cast<int64_t>(c.getChunkSize());
   int64_t n = xt.getDimSize(axis) / chunk;
+  if (n == 0) {
+    // An empty axis: the results are empty too; nothing runs.
+    for (Value r : c.getResults()) {
+      FailureOr<int> id = result(r);
+      if (failed(id))
+        return failure();
+    }
+    return success();
+  }
   constexpr int64_t kMaxChunks = 4096;
   if (n > kMaxChunks)
     return c.emitError() << "chunked unrolls into " << n
@@ -962,7 +1022,13 @@ LogicalResult FunctionLowering::lowerAttention(A::AttentionOp a) {
   // k tile). Masks that read document ids are classified by the kernel.
   int64_t mapHeads = 0;
   int blockMap = -1;
-  if (mask && !usesDocuments(*mask)) {
+  // Beyond kMaxBlockMapBytes the kernel classifies tiles itself (cheap per
+  // tile) rather than the artifact carrying a map that grows with L^2.
+  constexpr int64_t kMaxBlockMapBytes = 4 << 20;
+  int64_t nQT = (Lq + BQ - 1) / BQ, nKT = (Lk + BK - 1) / BK;
+  int64_t layers = mask && dependsOnHead(*mask) ? Hq : 1;
+  if (mask && !usesDocuments(*mask) &&
+      layers * nQT * nKT <= kMaxBlockMapBytes) {
     std::string err;
     ::attune::abi::MaskProgram prog;
     if (!::attune::abi::decodeMask(maskProg.data(),
@@ -970,8 +1036,7 @@ LogicalResult FunctionLowering::lowerAttention(A::AttentionOp a) {
                                  err) ||
         !::attune::abi::validateMaskFor(prog, Lq, Lk, Hq, err))
       return a.emitError() << "internal: mask program rejected: " << err;
-    mapHeads = dependsOnHead(*mask) ? Hq : 1;
-    int64_t nQT = (Lq + BQ - 1) / BQ, nKT = (Lk + BK - 1) / BK;
+    mapHeads = layers;
     auto mapType = RankedTensorType::get(
         {mapHeads, nQT, nKT}, IntegerType::get(a.getContext(), 8));
     FailureOr<int> id = newValue(a.getLoc(), ValueKind::Constant, mapType);
@@ -991,17 +1056,20 @@ LogicalResult FunctionLowering::lowerAttention(A::AttentionOp a) {
   }
 
   int64_t docBits = 0;
-  if (Value d = a.getQDocIds())
-    docBits = dtypeCode(typeOf(d).getElementType()) == ATTUNE_DT_I32 ? 32 : 64;
-  if (Value d = a.getKvDocIds())
-    if (docBits &&
-        (dtypeCode(typeOf(d).getElementType()) == ATTUNE_DT_I32 ? 32 : 64) !=
-            docBits)
+  if (Value d = a.getQDocIds()) {
+    FailureOr<int64_t> qBits = indexBits(a, d, "document ids");
+    FailureOr<int64_t> kBits = indexBits(a, a.getKvDocIds(), "document ids");
+    if (failed(qBits) || failed(kBits))
+      return failure();
+    docBits = *qBits;
+    if (*kBits != *qBits)
       return a.emitError()
              << "the CPU backend needs q and kv document ids of one integer "
                 "type; got "
              << typeOf(a.getQDocIds()).getElementType() << " and "
-             << typeOf(d).getElementType() << " (cast one of them)";
+             << typeOf(a.getKvDocIds()).getElementType()
+             << " (cast one of them)";
+  }
 
   std::vector<int64_t> ints = {B,  Hq, Hkv, Lq,      Lk,       D,
                                Dv, BQ, BK,  docBits, mapHeads,
@@ -1042,35 +1110,40 @@ LogicalResult FunctionLowering::lowerAttention(A::AttentionOp a) {
   return lowerHooks(a, l);
 }
 
-} // namespace
-
-// Defined in Hooks.cpp: builds one hook function from an attention region;
-// outer tensors it reads are looked up in (or appended to) `captures`.
-LogicalResult buildHook(Region &region, bool isScore, StringRef name,
-                        ModuleOp hooks, SmallVectorImpl<Value> &captures);
-
-namespace {
-
 LogicalResult FunctionLowering::lowerHooks(A::AttentionOp a, LaunchDesc &l) {
   if (a.getMaskFn().empty() && a.getScoreFn().empty())
     return success();
   // `l` may move when launches grow: remember its index.
   size_t index = &l - desc.launches.data();
-  std::vector<std::string> hooks = {"", ""};
-  // Both hooks receive the launch's one capture list; each hook appends the
-  // outer tensors it reads and indexes the list by position.
-  SmallVector<Value> captures;
-  for (int which = 0; which < 2; ++which) {
-    Region &region = which == 0 ? a.getMaskFn() : a.getScoreFn();
-    if (region.empty())
-      continue;
-    std::string name = ("attune_hook_" + desc.name + "_" +
-                        Twine(hookCounter++) + (which ? "_score" : "_mask"))
-                           .str();
-    if (failed(buildHook(region, which == 1, name, *out.hooks, captures)))
-      return failure();
-    hooks[which] = name;
+  auto cached = hookCache.find(a);
+  if (cached == hookCache.end()) {
+    std::vector<std::string> hooks = {"", ""};
+    // Both hooks receive the launch's one capture list; each hook appends
+    // the outer tensors it reads and indexes the list by position.
+    SmallVector<Value> captures;
+    // Symbols are C identifiers whatever the function is called.
+    std::string fn = desc.name;
+    for (char &ch : fn)
+      if (!std::isalnum(static_cast<unsigned char>(ch)))
+        ch = '_';
+    for (int which = 0; which < 2; ++which) {
+      Region &region = which == 0 ? a.getMaskFn() : a.getScoreFn();
+      if (region.empty())
+        continue;
+      std::string name;
+      do // unique in the module, even for functions that sanitize alike
+        name = ("attune_hook_" + fn + "_" + Twine(hookCounter++) +
+                (which ? "_score" : "_mask"))
+                   .str();
+      while (out.hooks->lookupSymbol(name));
+      if (failed(buildHook(region, which == 1, name, *out.hooks, captures)))
+        return failure();
+      hooks[which] = name;
+    }
+    cached = hookCache.insert({a, {hooks, captures}}).first;
   }
+  const std::vector<std::string> &hooks = cached->second.first;
+  const SmallVector<Value> &captures = cached->second.second;
   std::vector<int32_t> captureIds;
   for (Value v : captures) {
     FailureOr<int> id = idOf(v);

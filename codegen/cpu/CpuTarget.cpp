@@ -168,7 +168,8 @@ LogicalResult buildCpuSharedObject(ModuleOp hooks,
   }
 
   // Link: hooks + the kernels the schedule names (pulled from the archive
-  // with -u) into a shared object that needs only libc and libm.
+  // with -u) into a shared object that needs libc, libm and (for the
+  // kernels' thread-local scratch) libstdc++.
   llvm::SmallString<128> dir;
   if (!options.keepDir.empty()) {
     dir = options.keepDir;
@@ -185,11 +186,16 @@ LogicalResult buildCpuSharedObject(ModuleOp hooks,
   };
   std::string objPath = path("hooks.o"), soPath = path("module.so"),
               logPath = path("link.log");
+  auto cleanup = [&] {
+    if (options.keepDir.empty())
+      llvm::sys::fs::remove_directories(dir);
+  };
   {
     std::error_code ec;
     llvm::raw_fd_ostream f(objPath, ec);
     if (ec) {
       error = "cannot write " + objPath + ": " + ec.message();
+      cleanup();
       return failure();
     }
     f.write(object.data(), object.size());
@@ -217,10 +223,6 @@ LogicalResult buildCpuSharedObject(ModuleOp hooks,
   int rc = llvm::sys::ExecuteAndWait(options.linker, argRefs, std::nullopt,
                                      redirects, 0, 0, &execError);
   std::string log = readAll(logPath);
-  auto cleanup = [&] {
-    if (options.keepDir.empty())
-      llvm::sys::fs::remove_directories(dir);
-  };
   if (rc != 0) {
     error = "linking the shared object failed (" +
             (execError.empty() ? "exit " + std::to_string(rc) : execError) +

@@ -7,6 +7,9 @@
 // RUN: not attune-compile %t/f64.mlir -o %t/t.atm --target=tpu 2>&1 | FileCheck %s --check-prefix=TARGET
 // RUN: not attune-compile --print-info %t/f64.mlir 2>&1 | FileCheck %s --check-prefix=INFO
 // RUN: not attune-compile %t/ok.mlir -o %t/ok.atm --kernel-library %t/none.a 2>&1 | FileCheck %s --check-prefix=KLIB
+// RUN: not attune-compile %t/ids16.mlir -o %t/i.atm 2>&1 | FileCheck %s --check-prefix=IDS
+// RUN: not attune-compile %t/rot.mlir -o %t/r.atm 2>&1 | FileCheck %s --check-prefix=ROT
+// RUN: not attune-compile %t/headdim.mlir -o %t/h.atm 2>&1 | FileCheck %s --check-prefix=HEAD
 
 //--- f64.mlir
 func.func @f(%x: tensor<4xf64>) -> tensor<4xf64> {
@@ -43,3 +46,24 @@ func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
 // TARGET: attune-compile: error: unknown --target 'tpu' (this compiler targets: cpu)
 // INFO: attune-compile: error:
 // KLIB: attune-compile: error: kernel library '{{.*}}none.a' not found (pass --kernel-library)
+
+//--- ids16.mlir
+func.func @f(%ids: tensor<4xi16>, %t: tensor<10x8xf32>) -> tensor<4x8xf32> {
+  // IDS: ids16.mlir:3:8: error: the CPU backend reads ids as i32, i64 or index; got 'i16' (cast them first)
+  %y = attune.embedding %ids, %t : (tensor<4xi16>, tensor<10x8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+//--- rot.mlir
+func.func @f(%x: tensor<1x1x8x4xbf16>, %r: tensor<1x4x1xf32>) -> tensor<1x1x8x4xbf16> {
+  // ROT: rot.mlir:3:12: error: the CPU backend reads rotations in the dtype of qk ('bf16'); got 'f32' (cast them)
+  %o, %l = attune.lsh_attention %x, %x rotations %r {num_buckets = 2 : i64, num_rounds = 1 : i64, chunk_size = 4 : i64, seed = 1 : i64} : (tensor<1x1x8x4xbf16>, tensor<1x1x8x4xbf16>, tensor<1x4x1xf32>) -> (tensor<1x1x8x4xbf16>, tensor<1x1x8xf32>)
+  return %o : tensor<1x1x8x4xbf16>
+}
+
+//--- headdim.mlir
+func.func @f(%q: tensor<1x1x2x2048xf32>) -> tensor<1x1x2x2048xf32> {
+  // HEAD: headdim.mlir:3:12: error: the CPU attention families take head dims up to 1024; got 2048
+  %o, %l = attune.attention %q, %q, %q : (tensor<1x1x2x2048xf32>, tensor<1x1x2x2048xf32>, tensor<1x1x2x2048xf32>) -> (tensor<1x1x2x2048xf32>, tensor<1x1x2xf32>)
+  return %o : tensor<1x1x2x2048xf32>
+}

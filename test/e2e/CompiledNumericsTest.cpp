@@ -480,6 +480,17 @@ func.func @f(%x: tensor<2x17x3x8xDT> {attune.name = "x"}) -> (tensor<3x2x8x17xDT
   %r = attune.reshape %x : tensor<2x17x3x8xDT> to tensor<2x51x8xDT>
   return %t, %c, %r : tensor<3x2x8x17xDT>, tensor<2x17x5x8xDT>, tensor<2x51x8xDT>
 })");
+  both(cases, "layout_negative_axes", R"(
+func.func @f(%x: tensor<2x17x6xDT> {attune.name = "x"}) -> (tensor<2x17x9xDT>, tensor<2x17x6xDT>) {
+  %s = attune.slice %x {axis = -1 : i64, start = 2 : i64, size = 3 : i64} : (tensor<2x17x6xDT>) -> tensor<2x17x3xDT>
+  %c = attune.concat %x, %s {axis = -1 : i64} : (tensor<2x17x6xDT>, tensor<2x17x3xDT>) -> tensor<2x17x9xDT>
+  %z = attune.chunked %x along 1 by 1 {
+  ^bb0(%a: tensor<2x1x6xDT>):
+    %t = attune.exp %a : tensor<2x1x6xDT>
+    attune.yield %t : tensor<2x1x6xDT>
+  } : (tensor<2x17x6xDT>) -> tensor<2x17x6xDT>
+  return %c, %z : tensor<2x17x9xDT>, tensor<2x17x6xDT>
+})");
   both(cases, "reduce", R"(
 func.func @f(%x: tensor<5x113x7xDT> {attune.name = "x"}) -> (tensor<7xDT>, tensor<5x1x7xDT>, tensor<113xDT>) {
   %a = attune.reduce %x {kind = #attune.reduce_kind<sum>, axes = array<i64: 0, 1>} : (tensor<5x113x7xDT>) -> tensor<7xDT>

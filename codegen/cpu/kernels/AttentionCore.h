@@ -25,7 +25,7 @@
 
 namespace attune::cpu::attn {
 
-constexpr int64_t kMaxHeadDim = 1024; ///< D and Dv cap of the families
+constexpr int64_t kMaxHeadDim = ATTUNE_CPU_MAX_HEAD_DIM; ///< D and Dv cap of the families
 constexpr int64_t kPanel = 16;        ///< columns per K panel
 constexpr int64_t kMaxBlockQ = 1024;  ///< BLOCK_Q cap of softmaxRows
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();

@@ -18,7 +18,7 @@
 
 namespace attune::cpu::attn {
 
-constexpr int64_t kMaxScoreMods = 16;
+constexpr int64_t kMaxScoreMods = ATTUNE_CPU_MAX_SCORE_MODS;
 
 struct ScoreModP {
   int64_t kind = 0;

@@ -25,7 +25,7 @@ namespace {
 
 constexpr int64_t kRowsPerItem = 128;
 constexpr int64_t kKeyChunk = 64;
-constexpr int64_t kMaxBranches = 64;
+constexpr int64_t kMaxBranches = ATTUNE_CPU_MAX_DILATED_BRANCHES;
 
 struct DilParams {
   int64_t B, Hq, Hkv, Lq, Lk, D, Dv, causal, nb, nQB, grid;

@@ -119,7 +119,7 @@ enum BinaryKind {
   BIN_COUNT
 };
 
-constexpr int64_t kMaxRank = 16;
+constexpr int64_t kMaxRank = ATTUNE_CPU_MAX_RANK;
 
 template <typename T>
 int binaryCheck(const attune_kernel_args *a, int64_t *grid, char *err,

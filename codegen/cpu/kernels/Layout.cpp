@@ -17,7 +17,7 @@ namespace attune::cpu {
 namespace {
 
 constexpr int64_t kCastBlock = 16384;
-constexpr int64_t kMaxRank = 16;
+constexpr int64_t kMaxRank = ATTUNE_CPU_MAX_RANK;
 
 int64_t dtypeBytes(int64_t dt) {
   switch (dt) {

@@ -15,7 +15,7 @@
 namespace attune::cpu {
 namespace {
 
-constexpr int64_t kMaxRank = 16;
+constexpr int64_t kMaxRank = ATTUNE_CPU_MAX_RANK;
 constexpr int64_t kCols = 64;
 enum { RED_SUM, RED_MEAN, RED_MAX };
 

@@ -91,6 +91,11 @@ enum {
 };
 enum { ATTUNE_SCORE_ALIBI = 1, ATTUNE_SCORE_SOFTCAP = 2 };
 enum { ATTUNE_TILE_EMPTY = 0, ATTUNE_TILE_PARTIAL = 1, ATTUNE_TILE_FULL = 2 };
+/* Limits of the CPU families; attune-compile refuses models beyond them. */
+#define ATTUNE_CPU_MAX_HEAD_DIM 1024      /* D and Dv of the attention families */
+#define ATTUNE_CPU_MAX_SCORE_MODS 16      /* named score modifications */
+#define ATTUNE_CPU_MAX_DILATED_BRANCHES 64
+#define ATTUNE_CPU_MAX_RANK 16            /* binary, reduce, transpose */
 /* The tile sizes attune-compile asks for (and builds block maps with). */
 #define ATTUNE_CPU_ATTN_BLOCK_Q 64
 #define ATTUNE_CPU_ATTN_BLOCK_K 64

@@ -290,7 +290,9 @@ static Status validateFunction(const ModuleDesc &m, const FunctionDesc &f) {
                                "; expected " + typeString(t.dtype, t.shape) +
                                " of " + what + " " + quoted(t.name));
       // The offset of an Argument or Output value means nothing: ignored.
-      if (val.kind == ValueKind::Output)
+      // A result is written by the launch that references its value (an
+      // empty result needs none).
+      if (val.kind == ValueKind::Output && (referenced[v] || val.bytes == 0))
         resultWritten[static_cast<size_t>(val.index)] = true;
       continue;
     }
@@ -318,8 +320,8 @@ static Status validateFunction(const ModuleDesc &m, const FunctionDesc &f) {
   for (size_t r = 0; r < resultWritten.size(); ++r)
     if (!resultWritten[r])
       return invalidArgument(fn + ": result " + quoted(f.results[r].name) +
-                             " has no Output value; expected one that a "
-                             "launch writes");
+                             " has no Output value that a launch writes; "
+                             "expected one");
 
   for (size_t l = 0; l < f.launches.size(); ++l) {
     const LaunchDesc &L = f.launches[l];
@@ -347,11 +349,27 @@ static Status validateFunction(const ModuleDesc &m, const FunctionDesc &f) {
     };
     ATTUNE_RETURN_IF_ERROR(checkIds(L.buffers, "buffer", true));
     ATTUNE_RETURN_IF_ERROR(checkIds(L.captures, "capture", false));
-    for (size_t h = 0; h < L.hooks.size(); ++h)
-      if (!L.hooks[h].empty() && !validSymbol(L.hooks[h]))
+    // Hook slots have fixed signatures (KernelABI.h): #0 a mask hook, #1 a
+    // score hook, named so by attune-compile. A symbol in the wrong slot
+    // would be called with the other signature.
+    if (L.hooks.size() > 2)
+      return invalidArgument(where + ": " + std::to_string(L.hooks.size()) +
+                             " hooks; expected at most 2 (mask, score)");
+    for (size_t h = 0; h < L.hooks.size(); ++h) {
+      const std::string &name = L.hooks[h];
+      if (name.empty())
+        continue;
+      const std::string suffix = h == 0 ? "_mask" : "_score";
+      bool named = name.rfind("attune_hook_", 0) == 0 &&
+                   name.size() > suffix.size() &&
+                   name.compare(name.size() - suffix.size(), suffix.size(),
+                                suffix) == 0;
+      if (!validSymbol(name) || !named)
         return invalidArgument(where + ": hook #" + std::to_string(h) +
-                               " symbol " + quoted(L.hooks[h]) +
-                               "; expected \"\" or a C identifier");
+                               " symbol " + quoted(name) +
+                               "; expected \"\" or a C identifier " +
+                               "attune_hook_..." + suffix);
+    }
   }
   return Status::ok();
 }

@@ -211,12 +211,26 @@ TEST(Artifact, WriterValidates) {
       {"bad hook",
        [](ModuleDesc &m) { m.functions[0].launches[1].hooks[0] = "a b"; },
        "hook #0 symbol 'a b'"},
+      {"score hook in the mask slot",
+       [](ModuleDesc &m) {
+         m.functions[0].launches[1].hooks = {"attune_hook_f_0_score"};
+       },
+       "hook #0 symbol 'attune_hook_f_0_score'; expected \"\" or a C "
+       "identifier attune_hook_..._mask"},
+      {"three hooks",
+       [](ModuleDesc &m) {
+         m.functions[0].launches[1].hooks = {"", "", ""};
+       },
+       "3 hooks; expected at most 2 (mask, score)"},
       {"unwritten result",
        [](ModuleDesc &m) {
          m.functions[0].values[5].kind = ValueKind::Arena;
          m.functions[0].values[5].index = -1;
        },
        "result 'y' has no Output value"},
+      {"result no launch writes",
+       [](ModuleDesc &m) { m.functions[0].launches.pop_back(); },
+       "result 'y' has no Output value that a launch writes"},
       {"duplicate argument",
        [](ModuleDesc &m) { m.functions[0].arguments[1].name = "x"; },
        "argument name 'x' appears twice"},

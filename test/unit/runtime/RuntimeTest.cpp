@@ -345,9 +345,9 @@ TEST(Runtime, LoadErrors) {
       << r.message();
 
   m = test::testModule();
-  m.functions[0].launches[1].hooks = {"no_such_hook"};
+  m.functions[0].launches[1].hooks = {"attune_hook_none_0_mask"};
   r = loadError(m);
-  EXPECT_TRUE(contains(r.message(), "no symbol 'no_such_hook' (hook #0"))
+  EXPECT_TRUE(contains(r.message(), "no symbol 'attune_hook_none_0_mask' (hook #0"))
       << r.message();
 
   m = test::testModule();

@@ -72,7 +72,7 @@ inline artifact::ModuleDesc testModule() {
   add1.buffers = {2, 3, 5};
   add1.floats = {0.5};
   add1.captures = {4};
-  add1.hooks = {"attune_test_add_capture"};
+  add1.hooks = {"", "attune_hook_test_add_capture_score"};
   add1.location = "model.mlir:4:8";
   f.launches = {add0, add1};
   m.functions.push_back(f);

@@ -7,11 +7,12 @@
  * attune_cpu_testadd_f32: y[i] = a[i] + alpha * b[i], then the optional
  *   score hook over y[begin, end)
  *   buffers: 0 a f32[n], 1 b f32[n], 2 y f32[n]; ints: n; floats: alpha
- *   hooks: 0 score hook or NULL; grid: n
+ *   hooks: 0 mask hook (unused, NULL), 1 score hook or NULL (the slots of
+ *   attention); grid: n
  * attune_cpu_testids_f32: y[i] = (float)ids[i], OUT_OF_RANGE when an id is
  *   outside [0, limit)
  *   buffers: 0 ids i32[n], 1 y f32[n]; ints: n limit; grid: n
- * attune_test_add_capture: score hook, s[j] += captures[0][0] (f32)
+ * attune_hook_test_add_capture_score: score hook, s[j] += captures[0][0] (f32)
  *
  *===----------------------------------------------------------------------===*/
 
@@ -54,8 +55,8 @@ EXPORT int attune_cpu_testadd_f32_check(const attune_kernel_args *a,
                   "(n = %lld)",
                   i, (unsigned long long)a->sizes[i], (long long)n,
                   (long long)n);
-  if (a->num_hooks > 1 ||
-      (a->num_hooks == 1 && a->hooks[0] && a->num_captures < 1))
+  if (a->num_hooks > 2 || (a->num_hooks >= 1 && a->hooks[0]) ||
+      (a->num_hooks == 2 && a->hooks[1] && a->num_captures < 1))
     return fail(error, capacity, ATTUNE_KERNEL_INVALID_ARGUMENT,
                 "testadd: the score hook needs one capture");
   *grid = n;
@@ -72,8 +73,8 @@ EXPORT int attune_cpu_testadd_f32(const attune_kernel_args *a,
   (void)ctx;
   for (int64_t i = begin; i < end; ++i)
     y[i] = x[i] + alpha * w[i];
-  if (a->num_hooks == 1 && a->hooks[0]) {
-    attune_score_hook hook = (attune_score_hook)a->hooks[0];
+  if (a->num_hooks == 2 && a->hooks[1]) {
+    attune_score_hook hook = (attune_score_hook)a->hooks[1];
     hook(a->captures, y + begin, 0, 0, 0, begin, end - begin);
   }
   return ATTUNE_KERNEL_OK;
@@ -109,7 +110,7 @@ EXPORT int attune_cpu_testids_f32(const attune_kernel_args *a,
   return ATTUNE_KERNEL_OK;
 }
 
-EXPORT void attune_test_add_capture(void *const *captures, float *s, int64_t b,
+EXPORT void attune_hook_test_add_capture_score(void *const *captures, float *s, int64_t b,
                                     int64_t h, int64_t q, int64_t k0,
                                     int64_t n) {
   float c = ((const float *)captures[0])[0];
