@@ -9,6 +9,7 @@
 #ifndef ATTUNE_RUNTIME_TENSORIO_H
 #define ATTUNE_RUNTIME_TENSORIO_H
 
+#include "attune/runtime/Files.h"
 #include "attune/runtime/HostTensor.h"
 
 #include <map>
@@ -18,8 +19,7 @@
 
 namespace attune {
 
-/// Reads a whole file.
-StatusOr<std::vector<uint8_t>> readFileBytes(const std::string &path);
+
 
 //===----------------------------------------------------------------------===//
 // NumPy .npy (format versions 1.0, 2.0 and 3.0)

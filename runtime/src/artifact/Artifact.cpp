@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "attune/artifact/Artifact.h"
+#include "attune/runtime/Files.h"
 #include "artifact/ArtifactInternal.h"
 
 #include "attune/artifact/artifact_generated.h"
@@ -946,26 +947,11 @@ StatusOr<ModuleDesc> readArtifact(const uint8_t *data, size_t size) {
 }
 
 StatusOr<ModuleDesc> readArtifactFile(const std::string &path) {
-  // Not TensorIO's readFileBytes: this library links only HostTensor.
-  errno = 0;
-  std::FILE *f = std::fopen(path.c_str(), "rb");
-  if (!f) {
-    int err = errno;
-    std::string why = std::strerror(err);
-    if (err == ENOENT)
-      return notFound("cannot open artifact '" + path + "': " + why);
-    return ioError("cannot open artifact '" + path + "': " + why);
-  }
-  std::vector<uint8_t> bytes;
-  uint8_t buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0)
-    bytes.insert(bytes.end(), buf, buf + n);
-  bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed)
-    return ioError("error while reading artifact '" + path + "'");
-  StatusOr<ModuleDesc> m = readArtifact(bytes.data(), bytes.size());
+  StatusOr<std::vector<uint8_t>> bytes = readFileBytes(path);
+  if (!bytes)
+    return Status(bytes.status().code(),
+                  "artifact: " + bytes.status().message());
+  StatusOr<ModuleDesc> m = readArtifact(bytes->data(), bytes->size());
   if (!m)
     return Status(m.status().code(), path + ": " + m.status().message());
   return m;
