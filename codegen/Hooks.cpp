@@ -21,6 +21,8 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 
+#include <map>
+
 using namespace mlir;
 
 namespace attune::codegen {
@@ -53,7 +55,10 @@ LogicalResult buildHook(Region &region, bool isScore, StringRef name,
   Value out = isScore ? entry->getArgument(1) : entry->getArgument(6);
 
   // Outer values: scalar constants are cloned, tensors become captures.
+  // captureBytes: the bytes the hook reads through each capture index, for
+  // the descriptor the runtime checks the launch against.
   IRMapping map;
+  std::map<int64_t, int64_t> captureBytes;
   DenseMap<Value, Value> capturePtr;
   auto captureOf = [&](Value t) -> Value {
     auto it = capturePtr.find(t);
@@ -154,6 +159,15 @@ LogicalResult buildHook(Region &region, bool isScore, StringRef name,
                                "non-empty shape in attention regions; got "
                             << type;
     Value base = captureOf(ex.getTensor());
+    {
+      int64_t index = llvm::find(captures, ex.getTensor()) - captures.begin();
+      int64_t elemBytes =
+          type.getElementType().isInteger(1) ? 1
+          : type.getElementType().isIndex()
+              ? 8
+              : type.getElementType().getIntOrFloatBitWidth() / 8;
+      captureBytes[index] = type.getNumElements() * elemBytes;
+    }
     Value lin = c0;
     for (auto [d, idx] : llvm::enumerate(ex.getIndices())) {
       Value i = map.lookupOrDefault(idx);
@@ -190,6 +204,24 @@ LogicalResult buildHook(Region &region, bool isScore, StringRef name,
   }
   b.setInsertionPointToEnd(entry);
   func::ReturnOp::create(b, loc);
+
+  // <name>_captures = {n, index_0, bytes_0, ...}: which captures the hook
+  // reads and how many bytes of each, so that the runtime can refuse a
+  // launch whose capture list does not match (KernelABI.h).
+  std::vector<int64_t> desc = {static_cast<int64_t>(captureBytes.size())};
+  for (auto [index, bytes] : captureBytes) {
+    desc.push_back(index);
+    desc.push_back(bytes);
+  }
+  b.setInsertionPointToEnd(hooks.getBody());
+  auto arrayType =
+      LLVM::LLVMArrayType::get(i64, static_cast<unsigned>(desc.size()));
+  auto valueType = RankedTensorType::get(
+      {static_cast<int64_t>(desc.size())}, i64);
+  LLVM::GlobalOp::create(b, loc, arrayType, /*isConstant=*/true,
+                         LLVM::Linkage::External, (name + "_captures").str(),
+                         DenseElementsAttr::get(valueType,
+                                                ArrayRef<int64_t>(desc)));
   return success();
 }
 

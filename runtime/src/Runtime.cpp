@@ -265,6 +265,34 @@ static StatusOr<std::shared_ptr<ModuleImpl>> loadModule(const uint8_t *data,
           return attune::notFound("artifact shared object has no symbol '" +
                                   l.hooks[h] + "' (hook #" + std::to_string(h) +
                                   owner + "); expected it to be exported");
+        // The hook's capture descriptor (KernelABI.h) against the launch.
+        const std::string descName = l.hooks[h] + "_captures";
+        const int64_t *desc = static_cast<const int64_t *>(need(descName));
+        if (!desc)
+          return attune::notFound("artifact shared object has no symbol '" +
+                                  descName + "' (the capture descriptor of "
+                                  "hook #" + std::to_string(h) + owner +
+                                  "); expected it to be exported");
+        if (desc[0] < 0 || desc[0] > 4096)
+          return attune::invalidArgument(
+              descName + owner + " lists " + std::to_string(desc[0]) +
+              " captures; expected 0..4096");
+        for (int64_t c = 0; c < desc[0]; ++c) {
+          int64_t index = desc[1 + 2 * c], bytes = desc[2 + 2 * c];
+          if (index < 0 || index >= static_cast<int64_t>(l.captures.size()))
+            return attune::invalidArgument(
+                "hook '" + l.hooks[h] + "'" + owner + " reads capture #" +
+                std::to_string(index) + "; the launch passes " +
+                std::to_string(l.captures.size()));
+          const auto &v = fn->desc.values[static_cast<size_t>(
+              l.captures[static_cast<size_t>(index)])];
+          if (bytes < 0 || v.bytes < static_cast<uint64_t>(bytes))
+            return attune::invalidArgument(
+                "hook '" + l.hooks[h] + "'" + owner + " reads " +
+                std::to_string(bytes) + " bytes of capture #" +
+                std::to_string(index) + "; the launch passes a buffer of " +
+                std::to_string(v.bytes));
+        }
         r.hooks.push_back(p);
       }
       fn->launches.push_back(std::move(r));

@@ -67,7 +67,12 @@ enum {
 typedef void (*attune_mask_hook)(void *const *captures, int64_t b, int64_t h,
                                  int64_t q, int64_t k0, int64_t n,
                                  uint8_t *allowed);
-/* A score hook: s[j] = score_region(s[j], b, h, q, k0 + j) for 0 <= j < n. */
+/* A score hook: s[j] = score_region(s[j], b, h, q, k0 + j) for 0 <= j < n.
+ *
+ * Every hook H comes with a constant `const int64_t H_captures[]` =
+ * {n, index_0, bytes_0, ..., index_{n-1}, bytes_{n-1}}: the capture indices H
+ * reads and how many bytes of each. The runtime refuses a launch whose
+ * capture list is shorter or whose captured buffers are smaller. */
 typedef void (*attune_score_hook)(void *const *captures, float *s, int64_t b,
                                   int64_t h, int64_t q, int64_t k0, int64_t n);
 

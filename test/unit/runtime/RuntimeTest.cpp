@@ -350,6 +350,13 @@ TEST(Runtime, LoadErrors) {
   EXPECT_TRUE(contains(r.message(), "no symbol 'attune_hook_none_0_mask' (hook #0"))
       << r.message();
 
+  // A capture list that does not match the hook's descriptor.
+  m = test::testModule();
+  m.functions[0].launches[1].captures.clear();
+  r = loadError(m);
+  EXPECT_TRUE(contains(r.message(), "reads capture #0; the launch passes 0"))
+      << r.message();
+
   m = test::testModule();
   m.kernelAbiVersion = ATTUNE_KERNEL_ABI_VERSION + 1;
   r = loadError(m);

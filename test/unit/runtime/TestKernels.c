@@ -110,6 +110,9 @@ EXPORT int attune_cpu_testids_f32(const attune_kernel_args *a,
   return ATTUNE_KERNEL_OK;
 }
 
+/* Reads 4 bytes of capture #0 (KernelABI.h capture descriptor). */
+EXPORT const int64_t attune_hook_test_add_capture_score_captures[] = {1, 0, 4};
+
 EXPORT void attune_hook_test_add_capture_score(void *const *captures, float *s, int64_t b,
                                     int64_t h, int64_t q, int64_t k0,
                                     int64_t n) {
