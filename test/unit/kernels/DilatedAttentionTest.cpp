@@ -5,14 +5,7 @@
 #include <cmath>
 #include <gtest/gtest.h>
 
-extern "C" {
-int attune_cpu_dilated_attention_f32(const attune_kernel_args *, attune_kernel_ctx *, int64_t, int64_t);
-int attune_cpu_dilated_attention_bf16(const attune_kernel_args *, attune_kernel_ctx *, int64_t, int64_t);
-int attune_cpu_dilated_attention_f16(const attune_kernel_args *, attune_kernel_ctx *, int64_t, int64_t);
-int attune_cpu_dilated_attention_f32_check(const attune_kernel_args *, int64_t *, char *, size_t);
-int attune_cpu_dilated_attention_bf16_check(const attune_kernel_args *, int64_t *, char *, size_t);
-int attune_cpu_dilated_attention_f16_check(const attune_kernel_args *, int64_t *, char *, size_t);
-}
+ATTUNE_DECLARE_TYPED(dilated_attention)
 
 using namespace attune;
 using namespace attune::kernels::testing;

@@ -1,8 +1,7 @@
 //===- FamilyTestUtil.h - Helpers of the non-attention family tests -*- C++
 //-*-===//
 //
-// Declarations of the family symbols (they have no header: the runtime finds
-// them by name), random inputs representable in a dtype, and a comparison of
+// Random inputs representable in a dtype, and a comparison of
 // a kernel result with the reference in both precisions.
 //
 //===----------------------------------------------------------------------===//
@@ -16,16 +15,6 @@
 
 #include <cstring>
 #include <random>
-
-#define ATTUNE_DECLARE_KERNEL(sym)                                             \
-  extern "C" int sym(const attune_kernel_args *, attune_kernel_ctx *, int64_t, \
-                     int64_t);                                                 \
-  extern "C" int sym##_check(const attune_kernel_args *, int64_t *, char *,    \
-                             size_t);
-#define ATTUNE_DECLARE_TYPED(family)                                           \
-  ATTUNE_DECLARE_KERNEL(attune_cpu_##family##_f32)                             \
-  ATTUNE_DECLARE_KERNEL(attune_cpu_##family##_bf16)                            \
-  ATTUNE_DECLARE_KERNEL(attune_cpu_##family##_f16)
 
 namespace attune::kernels::testing {
 

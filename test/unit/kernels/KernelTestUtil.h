@@ -19,6 +19,18 @@
 #include <thread>
 #include <vector>
 
+/// Declarations of family symbols: they have no header (the runtime finds
+/// them by name in the artifact's shared object).
+#define ATTUNE_DECLARE_KERNEL(sym)                                             \
+  extern "C" int sym(const attune_kernel_args *, attune_kernel_ctx *, int64_t, \
+                     int64_t);                                                 \
+  extern "C" int sym##_check(const attune_kernel_args *, int64_t *, char *,    \
+                             size_t);
+#define ATTUNE_DECLARE_TYPED(family)                                           \
+  ATTUNE_DECLARE_KERNEL(attune_cpu_##family##_f32)                             \
+  ATTUNE_DECLARE_KERNEL(attune_cpu_##family##_bf16)                            \
+  ATTUNE_DECLARE_KERNEL(attune_cpu_##family##_f16)
+
 namespace attune::kernels::testing {
 
 /// One launch: buffers (a null HostTensor pointer = absent optional buffer),
