@@ -18,8 +18,8 @@
 //   28     4    compiler version length V
 //   32     V    compiler version (UTF-8, no NUL), then zero bytes up to a
 //               multiple of 8
-//   ..     32*S section table: kind u32, arch u32 (cubin: sm number, else
-//               0), offset u64, size u64, CRC-32C u32, reserved u32 (0)
+//   ..     32*S section table: kind u32, arch u32 (cubin:
+//               ATTUNE_CUBIN_ARCH of GpuABI.h, else 0), offset u64, size u64, CRC-32C u32, reserved u32 (0)
 //   H-8    8    header checksum: CRC-32C of bytes [0, H-8) in the low 32
 //               bits, high 32 bits zero
 //   H ..        sections, each at a 64-byte aligned offset, in table order;
@@ -41,6 +41,7 @@
 #ifndef ATTUNE_ARTIFACT_ARTIFACT_H
 #define ATTUNE_ARTIFACT_ARTIFACT_H
 
+#include "attune/abi/GpuABI.h"
 #include "attune/abi/KernelABI.h"
 #include "attune/runtime/HostTensor.h"
 #include "attune/runtime/Status.h"
@@ -63,7 +64,7 @@ enum class SectionKind : uint32_t {
   Metadata = 1,        ///< FlatBuffers Module (artifact.fbs), exactly one
   Constants = 2,       ///< constant tensors, at most one
   CpuSharedObject = 3, ///< ELF shared object of the cpu target, at most one
-  Cubin = 4,           ///< one per GPU arch (arch = sm number)
+  Cubin = 4,           ///< one per GPU arch (arch = ATTUNE_CUBIN_ARCH)
   Ptx = 5,             ///< PTX for JIT on newer GPUs, at most one
 };
 
@@ -89,6 +90,18 @@ struct ValueDesc {
   std::vector<int64_t> shape;
 };
 
+/// One kernel launch of the cuda target; see include/attune/abi/GpuABI.h.
+struct GpuStepDesc {
+  std::string kernel;
+  /// Value ids in parameter order; -1 = NULL.
+  std::vector<int32_t> args;
+  /// Bytes the kernel may touch through each arg (same length as args).
+  std::vector<uint64_t> argBytes;
+  uint32_t grid[3] = {1, 1, 1};
+  uint32_t block[3] = {1, 1, 1};
+  uint32_t sharedBytes = 0;
+};
+
 struct LaunchDesc {
   /// Symbol, e.g. "attune_cpu_linear_f32"; its companion is kernel+"_check".
   std::string kernel;
@@ -103,6 +116,8 @@ struct LaunchDesc {
   /// For error messages: "<op> at <location>".
   std::string op;
   std::string location;
+  /// The cuda target's steps for this launch (empty without that target).
+  std::vector<GpuStepDesc> gpu;
 };
 
 struct FunctionDesc {
@@ -114,9 +129,10 @@ struct FunctionDesc {
   uint64_t arenaBytes = 0;
 };
 
-/// GPU code for one architecture (a later issue runs it).
+/// GPU code for one architecture.
 struct GpuBinary {
-  uint32_t arch = 0; ///< sm number, e.g. 80 or 90
+  /// ATTUNE_CUBIN_ARCH(sm, a) of GpuABI.h: 800 = sm_80, 901 = sm_90a.
+  uint32_t arch = 0;
   std::vector<uint8_t> bytes;
 };
 
@@ -167,6 +183,8 @@ uint32_t crc32c(const uint8_t *data, size_t size, uint32_t crc = 0);
 /// "f32" ... as in HostTensor.h; "Argument", "Constant", ... for kinds.
 const char *valueKindName(ValueKind k);
 const char *sectionKindName(SectionKind k);
+/// "sm_80", "sm_90a" for a cubin arch code (GpuABI.h).
+std::string cubinArchName(uint32_t arch);
 
 } // namespace attune::artifact
 

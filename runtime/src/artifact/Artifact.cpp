@@ -246,6 +246,10 @@ static Status validateFunction(const ModuleDesc &m, const FunctionDesc &f) {
     for (int32_t id : l.captures)
       if (id >= 0 && static_cast<size_t>(id) < f.values.size())
         referenced[static_cast<size_t>(id)] = true;
+    for (const GpuStepDesc &g : l.gpu)
+      for (int32_t id : g.args)
+        if (id >= 0 && static_cast<size_t>(id) < f.values.size())
+          referenced[static_cast<size_t>(id)] = true;
   }
   std::vector<bool> resultWritten(f.results.size(), false);
   for (size_t v = 0; v < f.values.size(); ++v) {
@@ -371,6 +375,41 @@ static Status validateFunction(const ModuleDesc &m, const FunctionDesc &f) {
                                "; expected \"\" or a C identifier " +
                                "attune_hook_..." + suffix);
     }
+    for (size_t g = 0; g < L.gpu.size(); ++g) {
+      const GpuStepDesc &S = L.gpu[g];
+      std::string sw = where + ": gpu step #" + std::to_string(g);
+      if (!validSymbol(S.kernel))
+        return invalidArgument(sw + ": kernel " + quoted(S.kernel) +
+                               "; expected a non-empty C identifier");
+      ATTUNE_RETURN_IF_ERROR(checkIds(S.args, "gpu arg", true));
+      if (S.argBytes.size() != S.args.size())
+        return invalidArgument(sw + ": " + std::to_string(S.argBytes.size()) +
+                               " arg sizes for " +
+                               std::to_string(S.args.size()) +
+                               " args; expected one per arg");
+      for (size_t a = 0; a < S.args.size(); ++a) {
+        uint64_t have = S.args[a] < 0
+                            ? 0
+                            : f.values[static_cast<size_t>(S.args[a])].bytes;
+        if (S.argBytes[a] > have)
+          return invalidArgument(
+              sw + ": arg #" + std::to_string(a) + " may touch " +
+              std::to_string(S.argBytes[a]) + " bytes; expected at most " +
+              std::to_string(have) + " (the size of " +
+              (S.args[a] < 0 ? std::string("a NULL arg")
+                             : "value #" + std::to_string(S.args[a])) +
+              ")");
+      }
+      for (int d = 0; d < 3; ++d)
+        if (S.grid[d] == 0 || S.block[d] == 0)
+          return invalidArgument(sw + ": grid " + std::to_string(S.grid[0]) +
+                                 "x" + std::to_string(S.grid[1]) + "x" +
+                                 std::to_string(S.grid[2]) + ", block " +
+                                 std::to_string(S.block[0]) + "x" +
+                                 std::to_string(S.block[1]) + "x" +
+                                 std::to_string(S.block[2]) +
+                                 "; expected nonzero extents");
+    }
   }
   return Status::ok();
 }
@@ -400,14 +439,19 @@ Status validate(const ModuleDesc &m) {
         "artifact targets cuda but has neither cubin nor ptx sections");
   std::set<uint32_t> archs;
   for (const GpuBinary &b : m.cubins) {
-    if (b.arch == 0 || b.bytes.empty())
-      return invalidArgument("artifact cubin for sm_" + std::to_string(b.arch) +
-                             " of " + std::to_string(b.bytes.size()) +
-                             " bytes; expected a nonzero arch and code");
+    if (b.arch < 100 || b.arch % 10 > 1 || b.bytes.empty())
+      return invalidArgument("artifact cubin with arch code " +
+                             std::to_string(b.arch) + " of " +
+                             std::to_string(b.bytes.size()) +
+                             " bytes; expected sm*10 + (0 or 1 for 'a') and "
+                             "code");
     if (!archs.insert(b.arch).second)
-      return invalidArgument("artifact has two cubins for sm_" +
-                             std::to_string(b.arch));
+      return invalidArgument("artifact has two cubins for " +
+                             cubinArchName(b.arch));
   }
+  if (!targets.count("cuda") && (!m.cubins.empty() || !m.ptx.empty()))
+    return invalidArgument("artifact has GPU code but its targets do not "
+                           "include \"cuda\"");
   std::set<std::string> fnNames;
   for (const FunctionDesc &f : m.functions) {
     if (f.name.empty())
@@ -485,11 +529,20 @@ static std::vector<uint8_t> buildMetadata(const ModuleDesc &m) {
       std::vector<flatbuffers::Offset<flatbuffers::String>> hooks;
       for (const auto &h : l.hooks)
         hooks.push_back(b.CreateString(h));
+      std::vector<flatbuffers::Offset<fbs::GpuStep>> steps;
+      for (const GpuStepDesc &g : l.gpu)
+        steps.push_back(fbs::CreateGpuStep(
+            b, b.CreateString(g.kernel), b.CreateVector(g.args),
+            b.CreateVector(g.argBytes),
+            b.CreateVector(std::vector<uint32_t>(g.grid, g.grid + 3)),
+            b.CreateVector(std::vector<uint32_t>(g.block, g.block + 3)),
+            g.sharedBytes));
       launches.push_back(fbs::CreateLaunch(
           b, b.CreateString(l.kernel), b.CreateVector(l.buffers),
           b.CreateVector(l.ints), b.CreateVector(l.floats),
           b.CreateVector(l.captures), b.CreateVector(hooks),
-          b.CreateString(l.op), b.CreateString(l.location)));
+          b.CreateString(l.op), b.CreateString(l.location),
+          b.CreateVector(steps)));
     }
     fns.push_back(
         fbs::CreateFunction(b, b.CreateString(f.name), b.CreateVector(args),
@@ -627,6 +680,31 @@ Status parseMetadata(const uint8_t *data, size_t size, ModuleDesc &m) {
             ld.hooks.push_back(str(h));
         ld.op = str(l->op());
         ld.location = str(l->location());
+        if (l->gpu())
+          for (flatbuffers::uoffset_t g = 0; g < l->gpu()->size(); ++g) {
+            const fbs::GpuStep *st = l->gpu()->Get(g);
+            std::string gw = fw + ": launch #" + std::to_string(i) +
+                             ": gpu step #" + std::to_string(g);
+            if (!st)
+              return dataLoss("artifact metadata: " + gw + " is missing");
+            GpuStepDesc gd;
+            gd.kernel = str(st->kernel());
+            gd.args = vec(st->args());
+            gd.argBytes = vec(st->arg_bytes());
+            std::vector<uint32_t> grid = vec(st->grid()),
+                                  block = vec(st->block());
+            if (grid.size() != 3 || block.size() != 3)
+              return dataLoss("artifact metadata: " + gw + " has " +
+                              std::to_string(grid.size()) + " grid and " +
+                              std::to_string(block.size()) +
+                              " block extents; expected 3 each");
+            for (int d = 0; d < 3; ++d) {
+              gd.grid[d] = grid[static_cast<size_t>(d)];
+              gd.block[d] = block[static_cast<size_t>(d)];
+            }
+            gd.sharedBytes = st->shared_bytes();
+            ld.gpu.push_back(std::move(gd));
+          }
         fd.launches.push_back(std::move(ld));
       }
     m.functions.push_back(std::move(fd));
@@ -1013,7 +1091,7 @@ std::string detail::describe(const ModuleDesc &m, const uint8_t *data,
     for (const auto &s : c.sections) {
       std::string kind = sectionKindName(s.kind);
       if (s.kind == SectionKind::Cubin)
-        kind += " sm_" + std::to_string(s.arch);
+        kind += " " + cubinArchName(s.arch);
       std::snprintf(line, sizeof(line),
                     "  %-18s offset %10" PRIu64 "  size %10" PRIu64
                     "  CRC-32C 0x%08" PRIx32 "\n",
@@ -1035,9 +1113,20 @@ std::string detail::describe(const ModuleDesc &m, const uint8_t *data,
         out += "  (" + l.op + (l.location.empty() ? "" : " at " + l.location) +
                ")";
       out += "\n";
+      for (const GpuStepDesc &g : l.gpu) {
+        std::snprintf(line, sizeof(line),
+                      "        gpu %s grid %ux%ux%u block %ux%ux%u smem %u\n",
+                      g.kernel.c_str(), g.grid[0], g.grid[1], g.grid[2],
+                      g.block[0], g.block[1], g.block[2], g.sharedBytes);
+        out += line;
+      }
     }
   }
   return out;
+}
+
+std::string cubinArchName(uint32_t arch) {
+  return "sm_" + std::to_string(arch / 10) + (arch % 10 == 1 ? "a" : "");
 }
 
 } // namespace attune::artifact
