@@ -131,6 +131,8 @@ public:
 
   LogicalResult run();
   FunctionDesc desc;
+  /// The op each launch of desc came from.
+  std::vector<Operation *> ops;
 
 private:
   // --- values -------------------------------------------------------------
@@ -165,8 +167,6 @@ private:
   LogicalResult emitCopy(Operation *op, int from, int to);
   FailureOr<int> emitSlice(Operation *op, int from, RankedTensorType fromType,
                            int64_t axis, int64_t start, int64_t size);
-
-  LogicalResult planArena();
 
   func::FuncOp func;
   LoweredModule &out;
@@ -253,6 +253,7 @@ LaunchDesc &FunctionLowering::launch(Operation *op, std::string kernel) {
   l.location = locString(op->getLoc());
   out.kernels.insert(l.kernel);
   desc.launches.push_back(std::move(l));
+  ops.push_back(op);
   return desc.launches.back();
 }
 
@@ -340,7 +341,8 @@ LogicalResult FunctionLowering::run() {
     if (failed(o) || failed(emitCopy(ret, id, *o)))
       return failure();
   }
-  return planArena();
+  planArena(desc);
+  return success();
 }
 
 LogicalResult FunctionLowering::lowerBlock(Block &block, ArrayRef<int> args,
@@ -1156,7 +1158,9 @@ LogicalResult FunctionLowering::lowerHooks(A::AttentionOp a, LaunchDesc &l) {
   return success();
 }
 
-LogicalResult FunctionLowering::planArena() {
+} // namespace
+
+void planArena(FunctionDesc &desc) {
   // Live range of each arena value over launch indices.
   size_t n = desc.values.size();
   std::vector<int64_t> first(n, -1), last(n, -1);
@@ -1173,6 +1177,9 @@ LogicalResult FunctionLowering::planArena() {
       touch(id);
     for (int32_t id : l.captures)
       touch(id);
+    for (const artifact::GpuStepDesc &g : l.gpu)
+      for (int32_t id : g.args)
+        touch(id);
   }
   std::vector<int> order;
   for (size_t i = 0; i < n; ++i)
@@ -1205,10 +1212,7 @@ LogicalResult FunctionLowering::planArena() {
     total = std::max(total, offset + size);
   }
   desc.arenaBytes = total;
-  return success();
 }
-
-} // namespace
 
 FailureOr<LoweredModule> lowerModule(ModuleOp module,
                                      const std::vector<std::string> &functions) {
@@ -1248,6 +1252,7 @@ FailureOr<LoweredModule> lowerModule(ModuleOp module,
     if (failed(fl.run()))
       return failure();
     out.desc.functions.push_back(std::move(fl.desc));
+    out.launchOps.push_back(std::move(fl.ops));
   }
   return out;
 }

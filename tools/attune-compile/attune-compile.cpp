@@ -1,6 +1,7 @@
 //===- attune-compile.cpp - attune MLIR to a compiled artifact ------------===//
 //
-//   attune-compile MODEL.mlir -o MODEL.atm [--target=cpu] [--function F]...
+//   attune-compile MODEL.mlir -o MODEL.atm [--target=cpu]
+//                  [--target=cuda:sm_80,sm_90a] [--function F]...
 //   attune-compile --print-info MODEL.atm
 //
 // Lowers every public function (or the named ones) to launch schedules over
@@ -12,6 +13,7 @@
 
 #include "attune/Codegen/Codegen.h"
 #include "attune/Codegen/CpuTarget.h"
+#include "attune/Codegen/CudaTarget.h"
 #include "attune/Init/InitAll.h"
 #include "attune/artifact/Artifact.h"
 
@@ -34,8 +36,15 @@ static cl::opt<std::string> inputPath(cl::Positional,
                                       cl::desc("<model.mlir | artifact.atm>"));
 static cl::opt<std::string> outputPath("o", cl::desc("artifact to write"),
                                        cl::value_desc("file"));
-static cl::opt<std::string> targetName("target", cl::init("cpu"),
-                                       cl::desc("target: cpu"));
+static cl::list<std::string>
+    targetNames("target",
+                cl::desc("target: cpu (the default) or cuda[:sm_80,sm_90a,..]; "
+                         "repeat for both"));
+static cl::opt<std::string> ptxasPath("ptxas",
+                                      cl::desc("ptxas for the cuda target"));
+static cl::opt<bool> ptxasInfo(
+    "ptxas-info",
+    cl::desc("print each GPU kernel's registers, spills and shared memory"));
 static cl::list<std::string>
     functionNames("function",
                   cl::desc("function to compile (default: every public one)"));
@@ -73,9 +82,24 @@ int main(int argc, char **argv) {
     outs() << attune::artifact::describe(*m);
     return 0;
   }
-  if (targetName != "cpu")
-    return fail("unknown --target '" + targetName +
-                "' (this compiler targets: cpu)");
+  bool wantCpu = targetNames.empty();
+  bool wantCuda = false;
+  attune::codegen::CudaOptions cuda;
+  for (const std::string &t : targetNames) {
+    if (t == "cpu") {
+      wantCpu = true;
+      continue;
+    }
+    if (StringRef(t).starts_with("cuda")) {
+      std::string err;
+      if (failed(attune::codegen::parseCudaTarget(t, cuda, err)))
+        return fail(err);
+      wantCuda = true;
+      continue;
+    }
+    return fail("unknown --target '" + t +
+                "'; expected cpu or cuda[:sm_80,sm_90a,...]");
+  }
   if (outputPath.empty())
     return fail("no output file (-o MODEL.atm)");
 
@@ -100,22 +124,41 @@ int main(int argc, char **argv) {
   if (failed(lowered))
     return fail("could not lower '" + inputPath + "' (see above)");
 
-  attune::codegen::CpuOptions cpu =
-      attune::codegen::defaultCpuOptions(argv[0]);
-  if (!kernelLibrary.empty())
-    cpu.kernelLibrary = kernelLibrary;
-  if (!linkerPath.empty())
-    cpu.linker = linkerPath;
-  cpu.keepDir = keepTemps;
   std::string error;
   attune::artifact::ModuleDesc &desc = lowered->desc;
-  if (failed(attune::codegen::buildCpuSharedObject(
-          *lowered->hooks, lowered->kernels, cpu, desc.cpuSharedObject,
-          error)))
-    return fail(error);
+  attune::codegen::CpuOptions cpu =
+      attune::codegen::defaultCpuOptions(argv[0]);
+  if (wantCpu) {
+    if (!kernelLibrary.empty())
+      cpu.kernelLibrary = kernelLibrary;
+    if (!linkerPath.empty())
+      cpu.linker = linkerPath;
+    cpu.keepDir = keepTemps;
+    if (failed(attune::codegen::buildCpuSharedObject(
+            *lowered->hooks, lowered->kernels, cpu, desc.cpuSharedObject,
+            error)))
+      return fail(error);
+    desc.targets.push_back("cpu");
+    desc.cpuArch = cpu.arch;
+  }
+  if (wantCuda) {
+    cuda.ptxas = ptxasPath.empty() ? attune::codegen::findPtxas()
+                                   : std::string(ptxasPath);
+    cuda.keepDir = keepTemps;
+    std::vector<attune::codegen::PtxasKernelInfo> report;
+    if (failed(attune::codegen::buildCudaCode(*lowered, cuda, report, error)))
+      return fail(error.empty() ? "could not compile the cuda kernels (see "
+                                  "above)"
+                                : error);
+    desc.targets.push_back("cuda");
+    if (ptxasInfo)
+      for (const auto &r : report)
+        outs() << r.arch << " " << r.kernel << ": " << r.registers
+               << " registers, " << r.spillStores << " bytes spill stores, "
+               << r.spillLoads << " bytes spill loads, " << r.sharedBytes
+               << " bytes static smem\n";
+  }
   desc.compilerVersion = std::string("attune-compile ") + ATTUNE_VERSION;
-  desc.targets = {"cpu"};
-  desc.cpuArch = cpu.arch;
 
   attune::Status st = attune::artifact::writeArtifactFile(desc, outputPath);
   if (!st.ok())
@@ -130,7 +173,8 @@ int main(int argc, char **argv) {
     outs() << "attune-compile: wrote " << outputPath << " ("
            << desc.functions.size() << " function(s), " << launches
            << " launches, " << lowered->kernels.size() << " kernels, "
-           << desc.cpuSharedObject.size() / 1024 << " KiB code, "
+           << (desc.cpuSharedObject.size() + desc.ptx.size()) / 1024
+           << " KiB code, "
            << format("%.0f", ms) << " ms)\n";
   }
   return 0;

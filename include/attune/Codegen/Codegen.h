@@ -32,7 +32,16 @@ struct LoweredModule {
   mlir::OwningOpRef<mlir::ModuleOp> hooks;
   /// Every kernel symbol the schedules launch (each needs its _check too).
   std::set<std::string> kernels;
+  /// For each function of desc, the op each launch came from (its regions
+  /// and operands stay valid while the input module lives).
+  std::vector<std::vector<mlir::Operation *>> launchOps;
 };
+
+/// Assigns arena offsets to every Arena value a launch (or a GPU step)
+/// touches, from live ranges over the launch sequence (first fit, 64-byte
+/// aligned), and sets arenaBytes. Deterministic; a target that adds values
+/// or GPU steps plans again.
+void planArena(artifact::FunctionDesc &desc);
 
 /// Runs the graph pipeline (inlining, shape inference, canonicalization) on
 /// `module` in place and lowers the named functions (all public ones when
