@@ -73,3 +73,17 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 if lit.util.which("attune-ref", os.pathsep.join(tool_dirs)):
     config.available_features.add("attune-ref")
+
+# ptxas (CUDA toolkit) checks the cuda target's kernels; tests that run it
+# say `REQUIRES: ptxas` and call it as %ptxas.
+_ptxas = None
+for _dir in [os.path.join(os.environ.get("CUDA_HOME", ""), "bin"),
+             "/usr/local/cuda/bin"]:
+    if _dir and os.access(os.path.join(_dir, "ptxas"), os.X_OK):
+        _ptxas = os.path.join(_dir, "ptxas")
+        break
+if _ptxas is None:
+    _ptxas = lit.util.which("ptxas")
+if _ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", _ptxas))

@@ -1,8 +1,998 @@
+//===- Attention.cpp - FlashAttention-2 forward for the cuda target -------===//
+//
+// One CTA of 4 warps per (query tile of 64 rows, head, batch); each warp
+// owns 16 query rows. The Q tile is loaded once (cp.async) and kept in
+// registers as mma A fragments (ldmatrix). K and V tiles of 64 keys stream
+// through shared memory with cp.async: K double-buffered (the next K tile
+// loads while the current one is used and while P·V runs), V loading while
+// S = Q·Kᵀ is computed. S and O += P·V run on tensor cores (mma.sync
+// m16n8k16, f32 accumulators); the online softmax is in f32 with exp2, and P
+// is rounded to the input type for the P·V product, as FlashAttention does.
+//
+// Tiles come from a list per (query tile, mask layer): every tile for an
+// unmasked launch; a compile-time list (CSR constants) of the non-empty
+// tiles with their class for static masks; a list built at run time by two
+// small kernels for masks that read document ids. The mask is evaluated per
+// element only on partial tiles (and on the last key tile when Lk is not a
+// multiple of 64); full tiles only apply the score modifications.
+//
+// Row and column padding: shared-memory rows are padded by 16 bytes so that
+// ldmatrix's 8 row addresses fall in different banks; head dims are padded
+// to a multiple of 16 with zeros.
+//
+//===----------------------------------------------------------------------===//
+
 #include "GpuFamilies.h"
+
+#include "attune/Reference/Kernels.h"
+#include "attune/abi/BlockMap.h"
+#include "attune/abi/Families.h"
+
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+
+#include <cmath>
+#include <cstring>
+
 using namespace mlir;
+
 namespace attune::codegen::nvptx {
-LogicalResult emitAttention(GpuLaunch &l, StringRef dtype) {
-  (void)dtype;
-  return l.error() << "attention: cuda kernel under construction";
+
+namespace {
+
+constexpr int kBQ = 64, kBK = 64, kWarps = 4, kThreads = kWarps * 32;
+constexpr int kMaxHeadDim = 256;
+/// Head dims (padded) up to this keep Q's mma fragments in registers.
+constexpr int64_t kQInRegisters = 128;
+/// Tile lists beyond this many entries are not built at compile time: the
+/// kernel then evaluates the mask on every tile (correct, slower).
+constexpr int64_t kMaxListEntries = int64_t(1) << 24;
+constexpr double kLog2e = 1.4426950408889634;
+
+enum TileSource { kAllTiles, kStaticList, kDynamicList };
+
+/// Everything the kernel is specialized on.
+struct AttnSpec {
+  int64_t B, Hq, Hkv, Lq, Lk, D, Dv;
+  int64_t Dp, Dvp;     // padded to 16
+  int64_t nQT, nKT;
+  Type elem;           // bf16 or f16
+  bool asyncQK, asyncV; // rows are 16-byte multiples: cp.async
+  double scale;
+  abi::MaskProgram mask;
+  std::vector<int64_t> maskInts;
+  int64_t docBits = 0;
+  int64_t layers = 1; // mask layers (1, or Hq when the mask reads the head)
+  TileSource source = kAllTiles;
+  struct Mod {
+    bool alibi;
+    float cap;
+    int slopesArg = -1;
+  };
+  std::vector<Mod> mods;
+};
+
+/// Kernel argument slots (indices into the kernel's memref args).
+struct AttnArgs {
+  int q = 0, k = 1, v = 2, out = 3, lse = 4;
+  int qdoc = -1, kdoc = -1;
+  int rowptr = -1, entries = -1, dyn = -1;
+  std::map<int64_t, int> nodeTable; // mask node -> its table arg
+};
+
+bool dependsOnHead(const abi::MaskProgram &m) {
+  for (const abi::MaskNode &n : m.nodes)
+    if ((n.kind == ATTUNE_MASK_BLOCK_SPARSE && n.c != 0) ||
+        (n.kind == ATTUNE_MASK_DILATED && n.c < 0))
+      return true;
+  return false;
 }
+
+//===----------------------------------------------------------------------===//
+// Fragment helpers
+//===----------------------------------------------------------------------===//
+
+struct Frag {
+  KernelBuilder &k;
+  Type elem;
+
+  Type half2() { return VectorType::get({2}, elem); }
+  Type f16x2() { return VectorType::get({2}, k.b.getF16Type()); }
+
+  Value toI32(Value v2) {
+    Value i = vector::BitCastOp::create(
+        k.b, k.loc, VectorType::get({1}, k.i32()), v2);
+    return vector::ExtractOp::create(k.b, k.loc, i, ArrayRef<int64_t>{0});
+  }
+  /// Four 32-bit registers of an ldmatrix .x4 (f16-typed view of smem).
+  std::array<Value, 4> ldmatrix4(Value smem, Value row, Value col,
+                                 bool trans) {
+    Type res = VectorType::get({4, 2}, k.b.getF16Type());
+    Value m = nvgpu::LdMatrixOp::create(
+        k.b, k.loc, res, smem, ValueRange{row, col},
+        k.b.getBoolAttr(trans), k.b.getI32IntegerAttr(4));
+    std::array<Value, 4> r;
+    for (int i = 0; i < 4; ++i)
+      r[i] = toI32(vector::ExtractOp::create(k.b, k.loc, m,
+                                             ArrayRef<int64_t>{i}));
+    return r;
+  }
+  /// Packs two f32 into one register of two `elem` values (x in the low
+  /// half), rounding to nearest even.
+  Value pack(Value x, Value y) {
+    Value v = vector::FromElementsOp::create(
+        k.b, k.loc, VectorType::get({2}, k.f32()), ValueRange{x, y});
+    Value t = arith::TruncFOp::create(k.b, k.loc, half2(), v);
+    return toI32(t);
+  }
+  /// D = A·B + C for one m16n8k16 tile.
+  std::array<Value, 4> mma(ArrayRef<Value> a, ArrayRef<Value> b,
+                           ArrayRef<Value> c) {
+    MLIRContext *ctx = k.b.getContext();
+    Type f32 = k.f32();
+    Type res = LLVM::LLVMStructType::getLiteral(ctx, {f32, f32, f32, f32});
+    NVVM::MMATypes t =
+        elem.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+    SmallVector<Value> A(a.begin(), a.end()), Bv(b.begin(), b.end());
+    if (!elem.isBF16()) {
+      // f16 operands are vector<2xf16> registers.
+      auto toHalf = [&](Value i) {
+        Value v = vector::FromElementsOp::create(
+            k.b, k.loc, VectorType::get({1}, k.i32()), ValueRange{i});
+        return vector::BitCastOp::create(k.b, k.loc, f16x2(), v).getResult();
+      };
+      for (Value &v : A)
+        v = toHalf(v);
+      for (Value &v : Bv)
+        v = toHalf(v);
+    }
+    Value d = NVVM::MmaOp::create(
+        k.b, k.loc, res, A, Bv, c, ArrayRef<int64_t>{16, 8, 16}, std::nullopt,
+        std::nullopt, std::array<NVVM::MMATypes, 2>{t, t},
+        std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                       NVVM::MMALayout::col});
+    std::array<Value, 4> r;
+    for (int i = 0; i < 4; ++i)
+      r[i] = LLVM::ExtractValueOp::create(k.b, k.loc, d, ArrayRef<int64_t>{i});
+    return r;
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Mask evaluation for one element
+//===----------------------------------------------------------------------===//
+
+struct MaskEmitter {
+  KernelBuilder &k;
+  const AttnSpec &s;
+  const AttnArgs &slots;
+  ArrayRef<Value> args;
+  Value b, h; // index
+
+  Value node(int64_t i, Value q, Value kk) {
+    const abi::MaskNode &nd = s.mask.nodes[static_cast<size_t>(i)];
+    switch (nd.kind) {
+    case ATTUNE_MASK_AND:
+    case ATTUNE_MASK_OR: {
+      bool isAnd = nd.kind == ATTUNE_MASK_AND;
+      Value acc = k.cbool(isAnd);
+      for (int64_t c = 0; c < nd.count; ++c) {
+        Value v = node(s.mask.kids[static_cast<size_t>(nd.first + c)], q, kk);
+        acc = isAnd ? k.andi(acc, v) : k.ori(acc, v);
+      }
+      return acc;
+    }
+    case ATTUNE_MASK_CAUSAL:
+      return k.le(kk, k.add(q, k.idx(nd.a ? s.Lk - s.Lq : 0)));
+    case ATTUNE_MASK_WINDOW: {
+      Value qa = k.add(q, k.idx(nd.c ? s.Lk - s.Lq : 0));
+      // Saturate: left/right may exceed any distance.
+      Value c1 = nd.a >= s.Lq + s.Lk ? k.cbool(true)
+                                     : k.le(k.sub(qa, kk), k.idx(nd.a));
+      Value c2 = nd.b >= s.Lq + s.Lk ? k.cbool(true)
+                                     : k.le(k.sub(kk, qa), k.idx(nd.b));
+      return k.andi(c1, c2);
+    }
+    case ATTUNE_MASK_GLOBAL: {
+      Value t = args[slots.nodeTable.at(i)];
+      int64_t n = std::max(s.Lq, s.Lk);
+      auto flag = [&](Value p) {
+        Value pc = k.mins(p, k.idx(n - 1));
+        return k.ne(k.load(t, pc), k.b.create<arith::ConstantIntOp>(
+                                       k.loc, 0, 8));
+      };
+      return k.ori(flag(q), flag(kk));
+    }
+    case ATTUNE_MASK_BLOCK_SPARSE: {
+      Value t = args[slots.nodeTable.at(i)];
+      Value hh = nd.c == 0 ? k.idx(0) : h;
+      Value qb = k.mins(k.divu(q, k.idx(nd.a)), k.idx(nd.d - 1));
+      Value kb = k.mins(k.divu(kk, k.idx(nd.b)), k.idx(nd.e - 1));
+      Value at = k.add(k.mul(k.add(k.mul(hh, k.idx(nd.d)), qb), k.idx(nd.e)),
+                       kb);
+      return k.ne(k.load(t, at), k.b.create<arith::ConstantIntOp>(k.loc, 0, 8));
+    }
+    case ATTUNE_MASK_STRIDED:
+      return k.eq(k.rems(k.sub(q, kk), k.idx(nd.a)), k.idx(0));
+    case ATTUNE_MASK_DILATED: {
+      Value seg = k.idx(nd.a), rate = k.idx(nd.b);
+      Value o = nd.c >= 0 ? k.idx(nd.c) : k.remu(h, rate);
+      Value same = k.eq(k.divu(q, seg), k.divu(kk, seg));
+      Value qo = k.eq(k.remu(k.remu(q, seg), rate), o);
+      Value ko = k.eq(k.remu(k.remu(kk, seg), rate), o);
+      return k.andi(same, k.andi(qo, ko));
+    }
+    case ATTUNE_MASK_DOCUMENT: {
+      Value qd = k.load(args[slots.qdoc],
+                        k.add(k.mul(b, k.idx(s.Lq)), q));
+      Value kd = k.load(args[slots.kdoc],
+                        k.add(k.mul(b, k.idx(s.Lk)), kk));
+      return k.eq(qd, kd);
+    }
+    case ATTUNE_MASK_PREFIX_LM:
+      return k.ori(k.lt(kk, k.idx(nd.a)), k.le(kk, q));
+    }
+    return k.cbool(false);
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Tile lists
+//===----------------------------------------------------------------------===//
+
+/// Entry encoding: kt | class << 24 (| docEmptyClass << 26 for the
+/// candidates of a run-time list).
+constexpr int kClassShift = 24, kEmptyShift = 26;
+
+struct StaticLists {
+  std::vector<int32_t> rowptr, entries;
+};
+
+/// Lists of the non-empty tiles of every (layer, q tile). With document
+/// ids, `full` classifies with every id equal (document term full) and
+/// `empty` with q and k ids different (document term empty); a candidate is
+/// non-empty under `full` and records both classes.
+StaticLists buildStaticLists(const AttnSpec &s) {
+  StaticLists out;
+  bool docs = s.docBits != 0;
+  std::vector<int64_t> zq(static_cast<size_t>(std::max<int64_t>(s.Lq, 1)), 0),
+      zk(static_cast<size_t>(std::max<int64_t>(s.Lk, 1)), 0),
+      ok(static_cast<size_t>(std::max<int64_t>(s.Lk, 1)), 1);
+  abi::DocIds same{zq.data(), zk.data(), 64, s.Lq, s.Lk};
+  abi::DocIds differ{zq.data(), ok.data(), 64, s.Lq, s.Lk};
+  out.rowptr.push_back(0);
+  for (int64_t layer = 0; layer < s.layers; ++layer)
+    for (int64_t qt = 0; qt < s.nQT; ++qt) {
+      int64_t q0 = qt * kBQ, q1 = std::min(s.Lq, q0 + kBQ);
+      for (int64_t kt = 0; kt < s.nKT; ++kt) {
+        int64_t k0 = kt * kBK, k1 = std::min(s.Lk, k0 + kBK);
+        int cf = abi::classifyTile(s.mask, 0, layer, q0, q1, k0, k1, s.Lq,
+                                   s.Lk, docs ? &same : nullptr);
+        if (cf == ATTUNE_TILE_EMPTY)
+          continue;
+        int32_t e = static_cast<int32_t>(kt) | (cf << kClassShift);
+        if (docs) {
+          int ce = abi::classifyTile(s.mask, 0, layer, q0, q1, k0, k1, s.Lq,
+                                     s.Lk, &differ);
+          e |= ce << kEmptyShift;
+        }
+        out.entries.push_back(e);
+      }
+      out.rowptr.push_back(static_cast<int32_t>(out.entries.size()));
+    }
+  return out;
+}
+
+std::vector<uint8_t> bytesOf(const std::vector<int32_t> &v) {
+  std::vector<uint8_t> b(v.size() * 4);
+  if (!v.empty())
+    std::memcpy(b.data(), v.data(), b.size());
+  return b;
+}
+
+//===----------------------------------------------------------------------===//
+// The attention kernel
+//===----------------------------------------------------------------------===//
+
+class AttentionKernel {
+public:
+  AttentionKernel(KernelBuilder &k, const AttnSpec &s, const AttnArgs &a,
+                  ArrayRef<Value> args)
+      : k(k), s(s), slots(a), args(args), fr{k, s.elem} {}
+
+  void emit();
+
+private:
+  KernelBuilder &k;
+  const AttnSpec &s;
+  const AttnArgs &slots;
+  ArrayRef<Value> args;
+  Frag fr;
+
+  Value smemQ, smemK, smemV;       // elem-typed views (cp.async / stores)
+  Value smemQh, smemKh, smemVh;    // f16-typed views (ldmatrix)
+  int64_t strideQK = 0, strideV = 0;
+
+  Value b, h, kvh, qt, q0, warp, lane, g, t4;
+  Value qRowL, qColL; // this lane's ldmatrix address in the Q tile
+
+  Value anyGroup; // a group token for the waits (their lowering ignores it)
+
+  void loadTile(Value global, Value base, int64_t cols, int64_t colsP,
+                Value rowsValid, Value smem, Value smemRow0, bool async);
+  void commit();
+  void wait(int pending);
+  std::pair<Value, Value> entryAt(Value e, Value listBase);
+  SmallVector<Value> scores(ArrayRef<Value> S, Value kt, Value cls);
+
+  SmallVector<Value> pendingTokens;
+};
+
+void AttentionKernel::commit() {
+  if (pendingTokens.empty())
+    return;
+  Type tok = nvgpu::DeviceAsyncTokenType::get(k.b.getContext());
+  Value grp = nvgpu::DeviceAsyncCreateGroupOp::create(k.b, k.loc, tok,
+                                                      pendingTokens);
+  if (!anyGroup)
+    anyGroup = grp;
+  pendingTokens.clear();
+}
+
+void AttentionKernel::wait(int pending) {
+  if (!anyGroup)
+    return;
+  nvgpu::DeviceAsyncWaitOp::create(k.b, k.loc, anyGroup,
+                                   k.b.getI32IntegerAttr(pending));
+}
+
+/// Copies rows [0, 64) x cols [0, colsP) of a row-major global matrix
+/// starting at element `base` (row stride `cols`) into smem rows
+/// smemRow0.. ; rows >= rowsValid and columns >= cols are zero.
+void AttentionKernel::loadTile(Value global, Value base, int64_t cols,
+                               int64_t colsP, Value rowsValid, Value smem,
+                               Value smemRow0, bool async) {
+  Value tid = k.tid();
+  if (async) {
+    int64_t cpr = colsP / 8; // 16-byte chunks per row
+    int64_t iters = 64 * cpr / kThreads;
+    Type tok = nvgpu::DeviceAsyncTokenType::get(k.b.getContext());
+    for (int64_t i = 0; i < iters; ++i) {
+      Value id = k.add(tid, k.idx(i * kThreads));
+      Value row = k.divu(id, k.idx(cpr)), cc = k.remu(id, k.idx(cpr));
+      Value col = k.mul(cc, k.idx(8));
+      Value valid = k.lt(row, rowsValid);
+      if (cols != colsP)
+        valid = k.andi(valid, k.lt(col, k.idx(cols)));
+      Value src = k.select(valid, k.add(base, k.add(k.mul(row, k.idx(cols)), col)),
+                           k.idx(0));
+      Value n = k.select(valid, k.idx(8), k.idx(0));
+      Value t = nvgpu::DeviceAsyncCopyOp::create(
+          k.b, k.loc, tok, smem, ValueRange{k.add(smemRow0, row), col}, global,
+          ValueRange{src}, k.b.getIndexAttr(8), n, k.b.getUnitAttr());
+      pendingTokens.push_back(t);
+    }
+    return;
+  }
+  int64_t total = 64 * colsP;
+  k.forLoop(tid, k.idx(total), k.idx(kThreads), [&](Value id) {
+    Value row = k.divu(id, k.idx(colsP)), col = k.remu(id, k.idx(colsP));
+    Value valid = k.andi(k.lt(row, rowsValid), k.lt(col, k.idx(cols)));
+    Type et = k.elementType(global);
+    Value zero = arith::ConstantOp::create(k.b, k.loc, et,
+                                           k.b.getFloatAttr(et, 0.0));
+    Value v = k.ifElse(valid, {et},
+                       [&]() -> SmallVector<Value> {
+                         return {k.load(global, k.add(base, k.add(k.mul(row, k.idx(cols)), col)))};
+                       },
+                       [&]() -> SmallVector<Value> { return {zero}; })[0];
+    k.store(v, smem, ValueRange{k.add(smemRow0, row), col});
+  });
+}
+
+
+/// (kt, class) of entry e of this CTA's tile list.
+std::pair<Value, Value> AttentionKernel::entryAt(Value e, Value listBase) {
+  switch (s.source) {
+  case kAllTiles:
+    return {e, k.idx(s.mask.empty() ? ATTUNE_TILE_FULL : ATTUNE_TILE_PARTIAL)};
+  case kStaticList:
+  case kDynamicList: {
+    Value list = args[s.source == kStaticList ? slots.entries : slots.dyn];
+    Value ent = k.toIndex(k.load(list, k.add(listBase, e)));
+    Value kt = k.andi(ent, k.idx((1 << kClassShift) - 1));
+    Value cls = k.andi(k.b.create<arith::ShRUIOp>(k.loc, ent,
+                                                   k.idx(kClassShift)),
+                       k.idx(3));
+    return {kt, cls};
+  }
+  }
+  return {e, k.idx(ATTUNE_TILE_PARTIAL)};
+}
+
+/// Scores in log2 units: scale, score modifications, then the mask (on
+/// partial tiles and the ragged last key tile) as -inf.
+SmallVector<Value> AttentionKernel::scores(ArrayRef<Value> S, Value kt,
+                                           Value cls) {
+  bool hasMods = !s.mods.empty();
+  double pre = hasMods ? s.scale : s.scale * kLog2e;
+  SmallVector<Value> x;
+  for (Value v : S)
+    x.push_back(k.fmul(v, k.cf32(pre)));
+  Value k0 = k.mul(kt, k.idx(kBK));
+  auto qOf = [&](int half) {
+    return k.add(q0, k.add(k.mul(warp, k.idx(16)), k.add(g, k.idx(8 * half))));
+  };
+  auto kOf = [&](int j, int e2) {
+    return k.add(k0, k.add(k.idx(8 * j + e2), k.mul(t4, k.idx(2))));
+  };
+  if (hasMods) {
+    for (const AttnSpec::Mod &m : s.mods) {
+      Value slope;
+      if (m.alibi)
+        slope = k.load(args[m.slopesArg], h);
+      for (int j = 0; j < 8; ++j)
+        for (int c = 0; c < 4; ++c) {
+          Value &v = x[j * 4 + c];
+          if (m.alibi) {
+            Value qa = k.add(qOf(c / 2), k.idx(s.Lk - s.Lq));
+            Value d = k.sub(qa, kOf(j, c % 2));
+            Value ad = k.toI64(k.select(k.lt(d, k.idx(0)),
+                                        k.sub(k.idx(0), d), d));
+            v = k.fsub(v, k.fmul(slope, k.sitofp(ad)));
+          } else {
+            Value cap = k.cf32(m.cap);
+            v = k.fmul(cap, math::TanhOp::create(k.b, k.loc, k.fdiv(v, cap)));
+          }
+        }
+    }
+    for (Value &v : x)
+      v = k.fmul(v, k.cf32(kLog2e));
+  }
+  bool ragged = s.Lk % kBK != 0;
+  if (s.mask.empty() && !ragged)
+    return x;
+  Value need = s.mask.empty() ? k.cbool(false)
+                              : k.eq(cls, k.idx(ATTUNE_TILE_PARTIAL));
+  if (ragged)
+    need = k.ori(need, k.eq(kt, k.idx(s.nKT - 1)));
+  SmallVector<Type> types(x.size(), k.f32());
+  return k.ifElse(
+      need, types,
+      [&]() -> SmallVector<Value> {
+        MaskEmitter me{k, s, slots, args, b, h};
+        SmallVector<Value> y = x;
+        Value ninf = k.cf32(-INFINITY);
+        for (int half = 0; half < 2; ++half) {
+          Value q = qOf(half);
+          for (int j = 0; j < 8; ++j)
+            for (int e2 = 0; e2 < 2; ++e2) {
+              Value kk = kOf(j, e2);
+              Value ok = k.lt(kk, k.idx(s.Lk));
+              if (!s.mask.empty())
+                ok = k.andi(ok, me.node(0, q, kk));
+              Value &v = y[j * 4 + half * 2 + e2];
+              v = k.select(ok, v, ninf);
+            }
+        }
+        return y;
+      },
+      [&]() -> SmallVector<Value> { return x; });
+}
+
+void AttentionKernel::emit() {
+  MLIRContext *ctx = k.b.getContext();
+  Value bx = k.bid(gpu::Dimension::x);
+  h = k.bid(gpu::Dimension::y);
+  b = k.bid(gpu::Dimension::z);
+  qt = k.sub(k.idx(s.nQT - 1), bx); // the longest (causal) rows first
+  kvh = k.divu(h, k.idx(s.Hq / s.Hkv));
+  q0 = k.mul(qt, k.idx(kBQ));
+  Value tid = k.tid();
+  warp = k.divu(tid, k.idx(32));
+  lane = k.remu(tid, k.idx(32));
+  g = k.divu(lane, k.idx(4));
+  t4 = k.remu(lane, k.idx(4));
+
+  // Shared memory: Q [64][Dp+8], K [2*64][Dp+8], V [64][Dvp+8].
+  strideQK = s.Dp + 8;
+  strideV = s.Dvp + 8;
+  int64_t qBytes = kBQ * strideQK * 2, kBytes = 2 * kBK * strideQK * 2;
+  auto ws = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  Value raw = gpu::DynamicSharedMemoryOp::create(
+      k.b, k.loc,
+      MemRefType::get({ShapedType::kDynamic}, k.b.getI8Type(),
+                      MemRefLayoutAttrInterface(), ws));
+  auto view = [&](int64_t offset, int64_t rows, int64_t stride, Type et) {
+    return memref::ViewOp::create(
+               k.b, k.loc,
+               MemRefType::get({rows, stride}, et, MemRefLayoutAttrInterface(),
+                               ws),
+               raw, k.idx(offset), ValueRange{})
+        .getResult();
+  };
+  Type f16 = k.b.getF16Type();
+  smemQ = view(0, kBQ, strideQK, s.elem);
+  smemQh = view(0, kBQ, strideQK, f16);
+  smemK = view(qBytes, 2 * kBK, strideQK, s.elem);
+  smemKh = view(qBytes, 2 * kBK, strideQK, f16);
+  smemV = view(qBytes + kBytes, kBK, strideV, s.elem);
+  smemVh = view(qBytes + kBytes, kBK, strideV, f16);
+
+  // This CTA's tile list.
+  Value layer = s.layers == 1 ? k.idx(0) : h;
+  Value listBase = k.idx(0), count = k.idx(s.nKT);
+  if (s.source == kStaticList) {
+    Value row = k.add(k.mul(layer, k.idx(s.nQT)), qt);
+    listBase = k.toIndex(k.load(args[slots.rowptr], row));
+    count = k.sub(k.toIndex(k.load(args[slots.rowptr], k.add(row, k.idx(1)))),
+                  listBase);
+  } else if (s.source == kDynamicList) {
+    Value row = k.add(
+        k.mul(k.add(k.mul(b, k.idx(s.layers)), layer), k.idx(s.nQT)), qt);
+    Value base = k.mul(row, k.idx(s.nKT + 1));
+    count = k.toIndex(k.load(args[slots.dyn], base));
+    listBase = k.add(base, k.idx(1));
+  }
+
+  Value qBase = k.mul(k.add(k.mul(k.add(k.mul(b, k.idx(s.Hq)), h),
+                                  k.idx(s.Lq)),
+                            q0),
+                      k.idx(s.D));
+  Value kvRow0 = k.mul(k.add(k.mul(b, k.idx(s.Hkv)), kvh), k.idx(s.Lk));
+  auto kBase = [&](Value kt) {
+    return k.mul(k.add(kvRow0, k.mul(kt, k.idx(kBK))), k.idx(s.D));
+  };
+  auto vBase = [&](Value kt) {
+    return k.mul(k.add(kvRow0, k.mul(kt, k.idx(kBK))), k.idx(s.Dv));
+  };
+  auto kRows = [&](Value kt) {
+    return k.sub(k.idx(s.Lk), k.mul(kt, k.idx(kBK)));
+  };
+
+  // Prologue: Q and the first K tile.
+  loadTile(args[slots.q], qBase, s.D, s.Dp, k.sub(k.idx(s.Lq), q0), smemQ,
+           k.idx(0), s.asyncQK);
+  commit();
+  k.ifThen(k.lt(k.idx(0), count), [&] {
+    Value kt0 = entryAt(k.idx(0), listBase).first;
+    loadTile(args[slots.k], kBase(kt0), s.D, s.Dp, kRows(kt0), smemK,
+             k.idx(0), s.asyncQK);
+    commit();
+  });
+  wait(0);
+  k.barrier();
+  // Q fragments stay in registers.
+  std::vector<std::array<Value, 4>> qf;
+  {
+    Value r = k.add(k.mul(warp, k.idx(16)),
+                    k.add(k.remu(lane, k.idx(8)),
+                          k.mul(k.remu(k.divu(lane, k.idx(8)), k.idx(2)),
+                                k.idx(8))));
+    Value c = k.mul(k.divu(lane, k.idx(16)), k.idx(8));
+    qRowL = r;
+    qColL = c;
+    // Beyond 128 the Q fragments would crowd out the accumulators: they are
+    // read from shared memory again for every key tile instead.
+    if (s.Dp <= kQInRegisters)
+      for (int64_t kk = 0; kk < s.Dp / 16; ++kk)
+        qf.push_back(fr.ldmatrix4(smemQh, r, k.add(c, k.idx(kk * 16)), false));
+  }
+
+  int64_t nO = s.Dvp / 8; // n8 tiles of the output row block
+  SmallVector<Value> init;
+  for (int64_t i = 0; i < nO * 4; ++i)
+    init.push_back(k.cf32(0.0));
+  Value ninf = k.cf32(-INFINITY);
+  init.append({ninf, ninf, k.cf32(0.0), k.cf32(0.0)}); // m0 m1 l0 l1
+
+  // Per-lane ldmatrix coordinates.
+  Value kRowL = k.add(k.mul(k.divu(lane, k.idx(16)), k.idx(8)),
+                      k.remu(lane, k.idx(8)));
+  Value kColL = k.mul(k.remu(k.divu(lane, k.idx(8)), k.idx(2)), k.idx(8));
+  Value vRowL = k.add(k.mul(k.remu(k.divu(lane, k.idx(8)), k.idx(2)),
+                            k.idx(8)),
+                      k.remu(lane, k.idx(8)));
+  Value vColL = k.mul(k.divu(lane, k.idx(16)), k.idx(8));
+
+  SmallVector<Value> fin = k.forLoop(
+      k.idx(0), count, k.idx(1), init,
+      [&](Value e, ValueRange it) -> SmallVector<Value> {
+        SmallVector<Value> O(it.begin(), it.begin() + nO * 4);
+        Value m[2] = {it[nO * 4], it[nO * 4 + 1]};
+        Value l[2] = {it[nO * 4 + 2], it[nO * 4 + 3]};
+        auto [kt, cls] = entryAt(e, listBase);
+        Value buf = k.remu(e, k.idx(2));
+        Value kRow0 = k.mul(buf, k.idx(kBK));
+
+        // V of this tile loads while S is computed.
+        loadTile(args[slots.v], vBase(kt), s.Dv, s.Dvp, kRows(kt), smemV,
+                 k.idx(0), s.asyncV);
+        commit();
+
+        SmallVector<Value> S(32, k.cf32(0.0));
+        for (int64_t kk = 0; kk < s.Dp / 16; ++kk) {
+          std::array<Value, 4> qa =
+              s.Dp <= kQInRegisters
+                  ? qf[kk]
+                  : fr.ldmatrix4(smemQh, qRowL,
+                                 k.add(qColL, k.idx(kk * 16)), false);
+          for (int jp = 0; jp < 4; ++jp) {
+            auto kb = fr.ldmatrix4(
+                smemKh, k.add(kRow0, k.add(kRowL, k.idx(jp * 16))),
+                k.add(kColL, k.idx(kk * 16)), false);
+            for (int h2 = 0; h2 < 2; ++h2) {
+              int j = 2 * jp + h2;
+              auto r = fr.mma(qa, {kb[2 * h2], kb[2 * h2 + 1]},
+                              ArrayRef<Value>(S).slice(j * 4, 4));
+              for (int c = 0; c < 4; ++c)
+                S[j * 4 + c] = r[c];
+            }
+          }
+        }
+
+        // The next K tile loads during the softmax and P·V.
+        Value next = k.add(e, k.idx(1));
+        Value hasNext = k.lt(next, count);
+        k.ifThen(hasNext, [&] {
+          Value ktn = entryAt(next, listBase).first;
+          loadTile(args[slots.k], kBase(ktn), s.D, s.Dp, kRows(ktn), smemK,
+                   k.sub(k.idx(kBK), kRow0), s.asyncQK);
+          commit();
+        });
+
+        SmallVector<Value> x = scores(S, kt, cls);
+        // Online softmax per row half (rows g and g + 8 of the warp).
+        SmallVector<Value> P(32);
+        Value mOut[2], lOut[2];
+        for (int half = 0; half < 2; ++half) {
+          Value mx = m[half];
+          for (int j = 0; j < 8; ++j)
+            for (int e2 = 0; e2 < 2; ++e2)
+              mx = k.fmax(mx, x[j * 4 + half * 2 + e2]);
+          mx = k.fmax(mx, k.shuffleXor(mx, 1));
+          mx = k.fmax(mx, k.shuffleXor(mx, 2));
+          Value safe = k.select(
+              k.cmpf(arith::CmpFPredicate::OEQ, mx, ninf), k.cf32(0.0), mx);
+          Value alpha = k.exp2Approx(k.fsub(m[half], safe));
+          Value sum = k.cf32(0.0);
+          for (int j = 0; j < 8; ++j)
+            for (int e2 = 0; e2 < 2; ++e2) {
+              int i = j * 4 + half * 2 + e2;
+              P[i] = k.exp2Approx(k.fsub(x[i], safe));
+              sum = k.fadd(sum, P[i]);
+            }
+          lOut[half] = k.fadd(k.fmul(l[half], alpha), sum);
+          mOut[half] = mx;
+          for (int64_t n = 0; n < nO; ++n)
+            for (int e2 = 0; e2 < 2; ++e2) {
+              Value &o = O[n * 4 + half * 2 + e2];
+              o = k.fmul(o, alpha);
+            }
+        }
+
+        // P as mma A fragments (rounded to the input type), packed now so
+        // that 16 registers rather than 32 live across the wait.
+        std::array<std::array<Value, 4>, 4> pa;
+        for (int kk = 0; kk < 4; ++kk)
+          pa[kk] = {fr.pack(P[(2 * kk) * 4 + 0], P[(2 * kk) * 4 + 1]),
+                    fr.pack(P[(2 * kk) * 4 + 2], P[(2 * kk) * 4 + 3]),
+                    fr.pack(P[(2 * kk + 1) * 4 + 0], P[(2 * kk + 1) * 4 + 1]),
+                    fr.pack(P[(2 * kk + 1) * 4 + 2], P[(2 * kk + 1) * 4 + 3])};
+        // Wait for V (the next K may stay in flight).
+        k.ifElse(hasNext, {}, [&]() -> SmallVector<Value> {
+          wait(1);
+          return {};
+        }, [&]() -> SmallVector<Value> {
+          wait(0);
+          return {};
+        });
+        k.barrier();
+        for (int kk = 0; kk < 4; ++kk) {
+          const std::array<Value, 4> &a = pa[kk];
+          for (int64_t np = 0; np < s.Dvp / 16; ++np) {
+            auto vb = fr.ldmatrix4(smemVh, k.add(vRowL, k.idx(kk * 16)),
+                                   k.add(vColL, k.idx(np * 16)), true);
+            for (int h2 = 0; h2 < 2; ++h2) {
+              int64_t n = 2 * np + h2;
+              auto r = fr.mma(a, {vb[2 * h2], vb[2 * h2 + 1]},
+                              ArrayRef<Value>(O).slice(n * 4, 4));
+              for (int c = 0; c < 4; ++c)
+                O[n * 4 + c] = r[c];
+            }
+          }
+        }
+        // The next K has landed and every warp is done with V.
+        wait(0);
+        k.barrier();
+        SmallVector<Value> out = O;
+        out.append({mOut[0], mOut[1], lOut[0], lOut[1]});
+        return out;
+      });
+
+  // Epilogue: normalize, write out and lse.
+  Value headRow = k.mul(k.add(k.mul(b, k.idx(s.Hq)), h), k.idx(s.Lq));
+  Value nan = k.cf32(NAN);
+  for (int half = 0; half < 2; ++half) {
+    Value m = fin[nO * 4 + half];
+    Value l = fin[nO * 4 + 2 + half];
+    l = k.fadd(l, k.shuffleXor(l, 1));
+    l = k.fadd(l, k.shuffleXor(l, 2));
+    Value isNan = k.cmpf(arith::CmpFPredicate::UNO, l, l);
+    Value pos = k.cmpf(arith::CmpFPredicate::OGT, l, k.cf32(0.0));
+    Value inv = k.select(pos, k.fdiv(k.cf32(1.0), l),
+                         k.select(isNan, nan, k.cf32(0.0)));
+    Value row = k.add(q0, k.add(k.mul(warp, k.idx(16)),
+                                k.add(g, k.idx(8 * half))));
+    k.ifThen(k.lt(row, k.idx(s.Lq)), [&] {
+      Value outBase = k.mul(k.add(headRow, row), k.idx(s.Dv));
+      for (int64_t n = 0; n < nO; ++n)
+        for (int e2 = 0; e2 < 2; ++e2) {
+          int64_t colStatic = 8 * n + e2;
+          if (colStatic >= s.Dv)
+            continue;
+          Value col = k.add(k.idx(colStatic), k.mul(t4, k.idx(2)));
+          Value v = k.fmul(fin[n * 4 + half * 2 + e2], inv);
+          auto store = [&] { k.storeF(v, args[slots.out], k.add(outBase, col)); };
+          if (colStatic + 6 >= s.Dv)
+            k.ifThen(k.lt(col, k.idx(s.Dv)), store);
+          else
+            store();
+        }
+      k.ifThen(k.eq(t4, k.idx(0)), [&] {
+        Value finite = k.andi(pos, k.cmpf(arith::CmpFPredicate::ONE, m,
+                                          k.cf32(-INFINITY)));
+        Value lse = k.fmul(k.fadd(m, math::Log2Op::create(k.b, k.loc, l)),
+                           k.cf32(1.0 / kLog2e));
+        lse = k.select(finite, lse, k.cf32(-INFINITY));
+        lse = k.select(isNan, nan, lse);
+        k.store(lse, args[slots.lse], k.add(headRow, row));
+      });
+    });
+  }
+}
+
+/// The run-time tile lists of a mask that reads document ids: per-tile
+/// min/max of the ids, then the list of each (batch, layer, q tile).
+void emitDocumentSteps(GpuLaunch &l, const AttnSpec &s, int qdoc, int kdoc,
+                       int rowptr, int entries, int dyn) {
+  int qr = l.addScratch(DType::I64, s.B * s.nQT * 2);
+  int kr = l.addScratch(DType::I64, s.B * s.nKT * 2);
+  int64_t M = std::max(s.nQT, s.nKT);
+  int64_t n = s.B * M;
+  const unsigned T = 128;
+  std::string key = std::to_string(s.B) + "," + std::to_string(s.Lq) + "," +
+                    std::to_string(s.Lk);
+  std::string ranges = l.kernel(
+      "doc_ranges", key,
+      {l.memrefOf(qdoc), l.memrefOf(kdoc), l.memrefOf(qr), l.memrefOf(kr)}, T,
+      [&](KernelBuilder &k, ArrayRef<Value> a, Value, Value) {
+        gridStride(k, n, T, [&](Value i) {
+          Value bb = k.divu(i, k.idx(M)), t = k.remu(i, k.idx(M));
+          auto range = [&](Value ids, int64_t L, int64_t nT, Value out) {
+            k.ifThen(k.lt(t, k.idx(nT)), [&] {
+              Value lo = k.mul(t, k.idx(64));
+              Value hi = k.mins(k.add(lo, k.idx(64)), k.idx(L));
+              Value rowBase = k.mul(bb, k.idx(L));
+              Value first = k.loadI64(ids, k.add(rowBase, lo));
+              auto mm = k.forLoop(
+                  k.add(lo, k.idx(1)), hi, k.idx(1), ValueRange{first, first},
+                  [&](Value p, ValueRange it) -> SmallVector<Value> {
+                    Value v = k.loadI64(ids, k.add(rowBase, p));
+                    return {k.mins(it[0], v), k.maxs(it[1], v)};
+                  });
+              Value at = k.mul(k.add(k.mul(bb, k.idx(nT)), t), k.idx(2));
+              k.store(mm[0], out, at);
+              k.store(mm[1], out, k.add(at, k.idx(1)));
+            });
+          };
+          range(a[0], s.Lq, s.nQT, a[2]);
+          range(a[1], s.Lk, s.nKT, a[3]);
+        });
+      });
+  l.step(ranges, {qdoc, kdoc, qr, kr}, gridFor(n, T), T);
+
+  int64_t rows = s.B * s.layers * s.nQT;
+  std::string lists = l.kernel(
+      "doc_tiles", key + "," + std::to_string(s.layers),
+      {l.memrefOf(qr), l.memrefOf(kr), l.memrefOf(rowptr), l.memrefOf(entries),
+       l.memrefOf(dyn)},
+      T, [&](KernelBuilder &k, ArrayRef<Value> a, Value, Value) {
+        gridStride(k, rows, T, [&](Value r) {
+          Value qt = k.remu(r, k.idx(s.nQT));
+          Value layer = k.remu(k.divu(r, k.idx(s.nQT)), k.idx(s.layers));
+          Value bb = k.divu(r, k.idx(s.nQT * s.layers));
+          Value qa = k.mul(k.add(k.mul(bb, k.idx(s.nQT)), qt), k.idx(2));
+          Value qmin = k.load(a[0], qa), qmax = k.load(a[0], k.add(qa, k.idx(1)));
+          Value srow = k.add(k.mul(layer, k.idx(s.nQT)), qt);
+          Value e0 = k.toIndex(k.load(a[2], srow));
+          Value e1 = k.toIndex(k.load(a[2], k.add(srow, k.idx(1))));
+          Value base = k.mul(r, k.idx(s.nKT + 1));
+          auto cnt = k.forLoop(
+              e0, e1, k.idx(1), ValueRange{k.idx(0)},
+              [&](Value e, ValueRange it) -> SmallVector<Value> {
+                Value ent = k.load(a[3], e);
+                Value kt = k.toIndex(k.andi(ent, k.ci32((1 << kClassShift) - 1)));
+                Value cf = k.andi(k.b.create<arith::ShRUIOp>(k.loc, ent, k.ci32(kClassShift)), k.ci32(3));
+                Value ce = k.andi(k.b.create<arith::ShRUIOp>(k.loc, ent, k.ci32(kEmptyShift)), k.ci32(3));
+                Value ka = k.mul(k.add(k.mul(bb, k.idx(s.nKT)), kt), k.idx(2));
+                Value kmin = k.load(a[1], ka), kmax = k.load(a[1], k.add(ka, k.idx(1)));
+                Value full = k.andi(k.andi(k.eq(qmin, qmax), k.eq(kmin, kmax)),
+                                    k.eq(qmin, kmin));
+                Value empty = k.ori(k.lt(qmax, kmin), k.lt(kmax, qmin));
+                Value partial = k.select(k.eq(ce, cf), ce, k.ci32(ATTUNE_TILE_PARTIAL));
+                Value cls = k.select(empty, ce, k.select(full, cf, partial));
+                Value keep = k.ne(cls, k.ci32(ATTUNE_TILE_EMPTY));
+                k.ifThen(keep, [&] {
+                  Value enc = k.ori(k.toI32(kt),
+                                    k.shli(cls, k.ci32(kClassShift)));
+                  k.store(enc, a[4], k.add(base, k.add(it[0], k.idx(1))));
+                });
+                return {k.select(keep, k.add(it[0], k.idx(1)), it[0])};
+              });
+          k.store(k.toI32(cnt[0]), a[4], base);
+        });
+      });
+  l.step(lists, {qr, kr, rowptr, entries, dyn}, gridFor(rows, T), T);
+}
+
+} // namespace
+
+LogicalResult emitAttention(GpuLaunch &l, StringRef dtype) {
+  if (dtype != "bf16" && dtype != "f16")
+    return l.error() << "the cuda attention kernel runs on tensor cores and "
+                        "takes bf16 or f16 q, k and v; got "
+                     << dtype << " (cast them, or compile for --target=cpu)";
+  const auto &L = l.launch();
+  if (!L.hooks.empty() &&
+      llvm::any_of(L.hooks, [](const std::string &h) { return !h.empty(); }))
+    return l.error() << "the cuda target does not compile attention mask or "
+                        "score regions yet; use the named mask terms and "
+                        "score modifications, or compile for --target=cpu";
+  AttnSpec s;
+  s.B = l.i(ATTUNE_ATTN_B);
+  s.Hq = l.i(ATTUNE_ATTN_HQ);
+  s.Hkv = l.i(ATTUNE_ATTN_HKV);
+  s.Lq = l.i(ATTUNE_ATTN_LQ);
+  s.Lk = l.i(ATTUNE_ATTN_LK);
+  s.D = l.i(ATTUNE_ATTN_D);
+  s.Dv = l.i(ATTUNE_ATTN_DV);
+  s.docBits = l.i(ATTUNE_ATTN_DOC_BITS);
+  s.Dp = (s.D + 15) / 16 * 16;
+  s.Dvp = (s.Dv + 15) / 16 * 16;
+  s.nQT = (s.Lq + kBQ - 1) / kBQ;
+  s.nKT = (s.Lk + kBK - 1) / kBK;
+  s.elem = dtype == "bf16" ? Type(BFloat16Type::get(l.context()))
+                           : Type(Float16Type::get(l.context()));
+  if (s.D > kMaxHeadDim || s.Dv > kMaxHeadDim)
+    return l.error() << "the cuda attention kernel supports head dims up to "
+                     << kMaxHeadDim << "; got D = " << s.D << ", Dv = " << s.Dv;
+  bool async = s.D % 8 == 0 && s.Dv % 8 == 0;
+  s.asyncQK = s.asyncV = async;
+  s.scale = l.f(0);
+  int64_t maskLen = l.i(ATTUNE_ATTN_MASK_LEN);
+  int64_t scoreLen = l.i(ATTUNE_ATTN_SCORE_LEN);
+  s.maskInts.assign(L.ints.begin() + ATTUNE_ATTN_NUM_FIXED,
+                    L.ints.begin() + ATTUNE_ATTN_NUM_FIXED + maskLen);
+  std::string err;
+  if (!abi::decodeMask(s.maskInts.data(), maskLen, s.mask, err))
+    return l.error() << "internal: mask program rejected: " << err;
+
+  // Output-only launches with no work still need a step.
+  if (s.B == 0 || s.Hq == 0 || s.Lq == 0) {
+    std::string name = l.kernel("noop", "", {}, 32,
+                                [](KernelBuilder &, ArrayRef<Value>, Value,
+                                   Value) {});
+    l.step(name, {}, {1, 1, 1}, 32);
+    return success();
+  }
+
+  // Kernel arguments.
+  std::vector<int> ids = {l.buffer(0), l.buffer(1), l.buffer(2), l.buffer(3),
+                          l.buffer(4)};
+  AttnArgs slots;
+  if (s.docBits) {
+    slots.qdoc = static_cast<int>(ids.size());
+    ids.push_back(l.buffer(5));
+    slots.kdoc = static_cast<int>(ids.size());
+    ids.push_back(l.buffer(6));
+  }
+  // Score modifications.
+  const int64_t *sp = L.ints.data() + ATTUNE_ATTN_NUM_FIXED + maskLen;
+  if (scoreLen > 0) {
+    int64_t count = sp[0], pos = 1;
+    for (int64_t m = 0; m < count; ++m) {
+      AttnSpec::Mod mod{};
+      if (sp[pos] == ATTUNE_SCORE_ALIBI) {
+        int64_t first = sp[pos + 1], n = sp[pos + 2];
+        pos += 3;
+        mod.alibi = true;
+        std::vector<float> slopes(static_cast<size_t>(s.Hq));
+        for (int64_t hh = 0; hh < s.Hq; ++hh) {
+          double v;
+          if (n == 0)
+            v = ref::alibiSlopes(s.Hq)[static_cast<size_t>(hh)];
+          else
+            v = l.f(static_cast<size_t>(first + hh));
+          slopes[static_cast<size_t>(hh)] = static_cast<float>(v);
+        }
+        std::vector<uint8_t> bytes(slopes.size() * 4);
+        std::memcpy(bytes.data(), slopes.data(), bytes.size());
+        mod.slopesArg = static_cast<int>(ids.size());
+        ids.push_back(l.addConstant(DType::F32, bytes));
+      } else {
+        mod.alibi = false;
+        mod.cap = static_cast<float>(l.f(static_cast<size_t>(sp[pos + 1])));
+        pos += 2;
+      }
+      s.mods.push_back(mod);
+    }
+  }
+  // Tables of the global and block-sparse terms.
+  for (size_t i = 0; i < s.mask.nodes.size(); ++i) {
+    const abi::MaskNode &nd = s.mask.nodes[i];
+    if (nd.kind == ATTUNE_MASK_GLOBAL) {
+      std::vector<uint8_t> flags(
+          static_cast<size_t>(std::max<int64_t>(std::max(s.Lq, s.Lk), 1)), 0);
+      for (int64_t t = 0; t < nd.count; ++t) {
+        int64_t tok = s.mask.tokens[static_cast<size_t>(nd.first + t)];
+        if (tok >= 0 && tok < static_cast<int64_t>(flags.size()))
+          flags[static_cast<size_t>(tok)] = 1;
+      }
+      slots.nodeTable[static_cast<int64_t>(i)] = static_cast<int>(ids.size());
+      ids.push_back(l.addConstant(DType::U8, flags));
+    } else if (nd.kind == ATTUNE_MASK_BLOCK_SPARSE) {
+      int64_t heads = nd.c == 0 ? 1 : nd.c;
+      std::vector<uint8_t> layout(static_cast<size_t>(heads * nd.d * nd.e));
+      for (size_t j = 0; j < layout.size(); ++j)
+        layout[j] = nd.data[j] != 0;
+      slots.nodeTable[static_cast<int64_t>(i)] = static_cast<int>(ids.size());
+      ids.push_back(l.addConstant(DType::U8, layout));
+    }
+  }
+  // Tile lists.
+  if (!s.mask.empty()) {
+    s.layers = dependsOnHead(s.mask) ? s.Hq : 1;
+    if (s.layers * s.nQT * s.nKT <= kMaxListEntries) {
+      StaticLists lists = buildStaticLists(s);
+      if (lists.entries.empty())
+        lists.entries.push_back(0);
+      int rowptr = l.addConstant(DType::I32, bytesOf(lists.rowptr));
+      int entries = l.addConstant(DType::I32, bytesOf(lists.entries));
+      if (s.docBits) {
+        s.source = kDynamicList;
+        int dyn = l.addScratch(DType::I32, s.B * s.layers * s.nQT * (s.nKT + 1));
+        emitDocumentSteps(l, s, l.buffer(5), l.buffer(6), rowptr, entries, dyn);
+        slots.dyn = static_cast<int>(ids.size());
+        ids.push_back(dyn);
+      } else {
+        s.source = kStaticList;
+        slots.rowptr = static_cast<int>(ids.size());
+        ids.push_back(rowptr);
+        slots.entries = static_cast<int>(ids.size());
+        ids.push_back(entries);
+      }
+    }
+  }
+
+  std::vector<MemRefType> types;
+  for (int id : ids)
+    types.push_back(l.memrefOf(id));
+  std::string key = std::to_string(s.source) + "|" + std::to_string(s.layers);
+  for (int64_t v : L.ints)
+    key += "," + std::to_string(v);
+  for (double v : L.floats)
+    key += "," + std::to_string(v);
+  int64_t smem = (kBQ * (s.Dp + 8) + 2 * kBK * (s.Dp + 8) + kBK * (s.Dvp + 8)) * 2;
+  std::string name = l.kernel(
+      "attention", key, types, kThreads,
+      [&](KernelBuilder &k, ArrayRef<Value> args, Value, Value) {
+        AttentionKernel(k, s, slots, args).emit();
+      });
+  l.step(name, ids,
+         {static_cast<uint32_t>(s.nQT), static_cast<uint32_t>(s.Hq),
+          static_cast<uint32_t>(s.B)},
+         kThreads, static_cast<uint32_t>(smem));
+  return success();
+}
+
 } // namespace attune::codegen::nvptx

@@ -487,6 +487,11 @@ LogicalResult buildCudaCode(LoweredModule &lowered, const CudaOptions &options,
   pm.addPass(createReconcileUnrealizedCastsPass());
   GpuModuleToBinaryPassOptions toBinary;
   toBinary.compilationTarget = "isa";
+  // libdevice (the math functions) comes from the toolkit ptxas is part of,
+  // whatever PATH says.
+  toBinary.toolkitPath =
+      llvm::sys::path::parent_path(llvm::sys::path::parent_path(options.ptxas))
+          .str();
   pm.addPass(createGpuModuleToBinaryPass(toBinary));
   if (failed(pm.run(*module))) {
     error = "lowering the GPU kernels to PTX failed (see above)";

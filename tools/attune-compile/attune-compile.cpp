@@ -29,6 +29,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <set>
 
 using namespace llvm;
 
@@ -60,6 +61,17 @@ static cl::opt<std::string>
     keepTemps("keep-temps", cl::desc("keep the object and shared object in DIR"),
               cl::value_desc("DIR"));
 static cl::opt<bool> quiet("q", cl::desc("print nothing on success"));
+
+/// Distinct kernels of the artifact: CPU families and GPU kernels.
+static size_t kernelCount(const attune::artifact::ModuleDesc &desc, bool cpu,
+                          const attune::codegen::LoweredModule &lowered) {
+  std::set<std::string> gpu;
+  for (const auto &f : desc.functions)
+    for (const auto &l : f.launches)
+      for (const auto &s : l.gpu)
+        gpu.insert(s.kernel);
+  return (cpu ? lowered.kernels.size() : 0) + gpu.size();
+}
 
 static int fail(const std::string &message) {
   errs() << "attune-compile: error: " << message << "\n";
@@ -172,7 +184,8 @@ int main(int argc, char **argv) {
       launches += f.launches.size();
     outs() << "attune-compile: wrote " << outputPath << " ("
            << desc.functions.size() << " function(s), " << launches
-           << " launches, " << lowered->kernels.size() << " kernels, "
+           << " launches, " << kernelCount(desc, wantCpu, *lowered)
+           << " kernels, "
            << (desc.cpuSharedObject.size() + desc.ptx.size()) / 1024
            << " KiB code, "
            << format("%.0f", ms) << " ms)\n";

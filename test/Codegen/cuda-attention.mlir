@@ -1,0 +1,67 @@
+// The cuda target's attention kernel: FlashAttention-2 on tensor cores.
+// Every kernel is assembled by ptxas for sm_80 and sm_90a without register
+// spills at head dims 64 and 128, and the PTX has the tensor-core
+// (mma.sync m16n8k16, ldmatrix) and async-copy (cp.async) instructions.
+// REQUIRES: ptxas
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: attune-compile %s -o %t/a.atm --target=cuda:sm_80,sm_90a --keep-temps %t -q
+// RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
+// RUN: %ptxas -v -arch=sm_80 %t/kernels.ptx -o %t/80.cubin 2>&1 | FileCheck %s --check-prefix=SPILLS
+// RUN: %ptxas -v -arch=sm_90a %t/kernels.ptx -o %t/90.cubin 2>&1 | FileCheck %s --check-prefix=SPILLS
+// RUN: attune-compile --print-info %t/a.atm | FileCheck %s --check-prefix=INFO
+
+// PTX-DAG: .visible .entry attune_attention_
+// PTX-DAG: .visible .entry attune_doc_ranges_
+// PTX-DAG: .visible .entry attune_doc_tiles_
+// PTX-DAG: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX-DAG: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// PTX-DAG: ldmatrix.sync.aligned.m8n8.x4.shared.b16
+// PTX-DAG: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
+// PTX-DAG: cp.async.cg.shared.global
+// PTX-DAG: cp.async.commit_group
+// PTX-DAG: cp.async.wait_group
+// PTX-DAG: ex2.approx.ftz.f32
+
+// Seven kernels (five attention, the two steps of the document mask's
+// tile lists), none spilling.
+// SPILLS-COUNT-7: 0 bytes spill stores, 0 bytes spill loads
+// SPILLS-NOT: bytes spill
+
+// INFO: targets: cuda
+// INFO: cubin sm_80
+// INFO: cubin sm_90a
+// INFO: ptx
+// INFO-LABEL: causal128(
+// INFO: gpu attune_attention_{{[0-9a-f]+}} grid 17x4x2 block 128x1x1 smem 69632
+// INFO-LABEL: gqa64(
+// INFO: gpu attune_attention_{{[0-9a-f]+}} grid 2x8x2 block 128x1x1 smem 36864
+// INFO-LABEL: document128(
+// INFO: gpu attune_doc_ranges_
+// INFO-NEXT: gpu attune_doc_tiles_
+// INFO-NEXT: gpu attune_attention_{{[0-9a-f]+}} grid 5x4x2 block 128x1x1 smem 69632
+
+func.func @causal128(%q: tensor<2x4x1025x128xbf16>, %k: tensor<2x4x1025x128xbf16>, %v: tensor<2x4x1025x128xbf16>) -> (tensor<2x4x1025x128xbf16>, tensor<2x4x1025xf32>) {
+  %o, %l = attune.attention %q, %k, %v {mask = #attune.causal} : (tensor<2x4x1025x128xbf16>, tensor<2x4x1025x128xbf16>, tensor<2x4x1025x128xbf16>) -> (tensor<2x4x1025x128xbf16>, tensor<2x4x1025xf32>)
+  return %o, %l : tensor<2x4x1025x128xbf16>, tensor<2x4x1025xf32>
+}
+
+// GQA 8:2 in f16, Lq != Lk.
+func.func @gqa64(%q: tensor<2x8x113x64xf16>, %k: tensor<2x2x239x64xf16>, %v: tensor<2x2x239x64xf16>) -> (tensor<2x8x113x64xf16>, tensor<2x8x113xf32>) {
+  %o, %l = attune.attention %q, %k, %v : (tensor<2x8x113x64xf16>, tensor<2x2x239x64xf16>, tensor<2x2x239x64xf16>) -> (tensor<2x8x113x64xf16>, tensor<2x8x113xf32>)
+  return %o, %l : tensor<2x8x113x64xf16>, tensor<2x8x113xf32>
+}
+
+func.func @window128(%q: tensor<1x4x300x128xbf16>) -> (tensor<1x4x300x128xbf16>, tensor<1x4x300xf32>) {
+  %o, %l = attune.attention %q, %q, %q {mask = #attune.sliding_window<left = 100, right = 0>} : (tensor<1x4x300x128xbf16>, tensor<1x4x300x128xbf16>, tensor<1x4x300x128xbf16>) -> (tensor<1x4x300x128xbf16>, tensor<1x4x300xf32>)
+  return %o, %l : tensor<1x4x300x128xbf16>, tensor<1x4x300xf32>
+}
+
+func.func @document128(%q: tensor<2x4x300x128xbf16>, %ids: tensor<2x300xi32>) -> (tensor<2x4x300x128xbf16>, tensor<2x4x300xf32>) {
+  %o, %l = attune.attention %q, %q, %q doc(%ids, %ids) {mask = #attune.and<[#attune.causal, #attune.document]>} : (tensor<2x4x300x128xbf16>, tensor<2x4x300x128xbf16>, tensor<2x4x300x128xbf16>, tensor<2x300xi32>, tensor<2x300xi32>) -> (tensor<2x4x300x128xbf16>, tensor<2x4x300xf32>)
+  return %o, %l : tensor<2x4x300x128xbf16>, tensor<2x4x300xf32>
+}
+
+func.func @mods64(%q: tensor<1x4x113x64xbf16>) -> (tensor<1x4x113x64xbf16>, tensor<1x4x113xf32>) {
+  %o, %l = attune.attention %q, %q, %q {mask = #attune.causal, score_mods = [#attune.softcap<5.000000e+01>, #attune.alibi]} : (tensor<1x4x113x64xbf16>, tensor<1x4x113x64xbf16>, tensor<1x4x113x64xbf16>) -> (tensor<1x4x113x64xbf16>, tensor<1x4x113xf32>)
+  return %o, %l : tensor<1x4x113x64xbf16>, tensor<1x4x113xf32>
+}
