@@ -4,6 +4,11 @@
  * Load a compiled module (.atm artifact), create a session for one of its
  * functions, bind weights and inputs, run, read the results.
  *
+ * Devices: a session runs on the CPU (the artifact's cpu target) or on a
+ * CUDA GPU (its cuda target), chosen by attune_session_options. The runtime
+ * opens the NVIDIA driver (libcuda.so.1) only when asked for the cuda device
+ * or a probe, and needs neither it nor the CUDA toolkit otherwise.
+ *
  * Conventions
  *   - Objects are opaque handles; functions are attune_<object>_<verb>.
  *   - Fallible calls return an attune_status; ATTUNE_OK (0) is success.
@@ -85,10 +90,22 @@ typedef struct attune_tensor_view {
   size_t byte_size;
 } attune_tensor_view;
 
+/* Where a session runs. */
+typedef enum attune_device {
+  ATTUNE_DEVICE_CPU = 0, /* the artifact's cpu target, on a thread pool */
+  ATTUNE_DEVICE_CUDA = 1 /* the artifact's cuda target, on an NVIDIA GPU */
+} attune_device;
+
 typedef struct attune_session_options {
   /* Worker threads of the session's pool, the calling thread included;
-   * 0 = the number of hardware threads. */
+   * 0 = the number of hardware threads. Unused on the cuda device. */
   uint32_t num_threads;
+  /* The device; ATTUNE_DEVICE_CPU by default (also when the struct is
+   * zero-initialized). */
+  attune_device device;
+  /* The CUDA device ordinal (as CUDA_VISIBLE_DEVICES numbers them) for
+   * ATTUNE_DEVICE_CUDA; default 0. */
+  int32_t cuda_device;
 } attune_session_options;
 
 /*===---------------------------------------------------------------------===*
@@ -144,13 +161,29 @@ attune_status attune_function_result(const attune_function *function,
  * Sessions
  *===---------------------------------------------------------------------===*/
 
-/* Defaults: num_threads = 0. */
+/* Defaults: num_threads = 0, device = ATTUNE_DEVICE_CPU, cuda_device = 0. */
 void attune_session_options_init(attune_session_options *options);
+
+/* Whether CUDA devices can be used: ATTUNE_OK with their number in
+ * `out_device_count` (may be NULL), or an error whose message is one line
+ * saying why not (the driver libcuda.so.1 is not found, cuInit failed, e.g.
+ * with the toolkit's stub library or no device, or the driver reports no
+ * devices). The driver is opened once per process. */
+attune_status attune_cuda_probe(int *out_device_count);
 
 /* A session for the function named `function_name` (NULL: the module's
  * only function; an error names the choices when there are several).
  * `options` may be NULL. Allocates the arena, argument and result buffers,
- * starts the thread pool and runs every launch's check. */
+ * starts the thread pool and runs every launch's check.
+ *
+ * On ATTUNE_DEVICE_CUDA the module must have been compiled for cuda (else
+ * an error says for what it was compiled); the session loads the module's
+ * CUDA code on the device (once per module and device: the cubin for the
+ * device's compute capability, else its PTX through the driver's JIT),
+ * resolves every kernel and checks every launch's geometry and shared
+ * memory against the device, and allocates its buffers in device memory.
+ * Without a usable driver or device it fails with attune_cuda_probe's
+ * message. */
 attune_status attune_session_create(attune_module *module,
                                     const char *function_name,
                                     const attune_session_options *options,
@@ -184,8 +217,23 @@ int attune_session_argument_bound(const attune_session *session, size_t index);
 
 /* Runs the function. Every argument must be bound (an error names the first
  * unbound one and its type). A kernel error stops the run with
- * "<op> at <location>: <message>". */
+ * "<op> at <location>: <message>"; on cuda, with
+ * "launch #<i> (<op> at <location>) of function '<f>': <message>".
+ * On cuda, arguments set or bound since the last run are copied to the
+ * device first; the results are copied back before the call returns. */
 attune_status attune_session_run(attune_session *session);
+
+/* Runs the function `iterations` (>= 1) times with the inputs currently
+ * bound and returns the median and the minimum time of one run in
+ * milliseconds (either output may be NULL). On cuda each run is timed on
+ * the device with CUDA events; inputs are copied to the device once before
+ * the first run and results back after the last, not between runs. On cpu
+ * each run is timed with a steady clock. The results of the last run are
+ * then readable as after attune_session_run. */
+attune_status attune_session_time_runs(attune_session *session,
+                                       uint32_t iterations,
+                                       double *out_median_ms,
+                                       double *out_min_ms);
 
 size_t attune_session_result_count(const attune_session *session);
 attune_status attune_session_find_result(const attune_session *session,

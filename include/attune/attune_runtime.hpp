@@ -8,6 +8,8 @@
 //   if (auto r = attune::rt::Module::load("model.atm", module); !r) ...
 //   attune::rt::Session session;
 //   attune::rt::Session::create(module, "main", /*threads=*/0, session);
+//   // or on a GPU: attune_session_options o; attune_session_options_init(&o);
+//   // o.device = ATTUNE_DEVICE_CUDA; Session::create(module, "main", o, s);
 //   session.bindWeights("weights.safetensors");
 //   session.setInput("x", {2, 16}, xs);         // std::vector<float>
 //   session.run();
@@ -109,6 +111,11 @@ inline std::vector<TensorInfo> signature(const attune_function *fn,
 }
 } // namespace detail
 
+/// The number of CUDA devices, or why none can be used (one line).
+inline Result cudaProbe(int &deviceCount) {
+  return Result::from(attune_cuda_probe(&deviceCount));
+}
+
 /// A loaded artifact; immutable, shareable between threads.
 class Module {
 public:
@@ -203,6 +210,14 @@ public:
     attune_session_options options;
     attune_session_options_init(&options);
     options.num_threads = threads;
+    return create(module, function, options, out);
+  }
+  /// With every option, e.g. the device:
+  ///   attune_session_options o;
+  ///   attune_session_options_init(&o);
+  ///   o.device = ATTUNE_DEVICE_CUDA;
+  static Result create(const Module &module, const std::string &function,
+                       const attune_session_options &options, Session &out) {
     attune_session *s = nullptr;
     Result r = Result::from(attune_session_create(
         module.get(), function.empty() ? nullptr : function.c_str(), &options,
@@ -243,6 +258,12 @@ public:
     return attune_session_argument_bound(s_, index) != 0;
   }
   Result run() { return Result::from(attune_session_run(s_)); }
+  /// `iterations` runs with the bound inputs; median and minimum
+  /// milliseconds per run (see attune_session_time_runs).
+  Result timeRuns(uint32_t iterations, double &medianMs, double &minMs) {
+    return Result::from(
+        attune_session_time_runs(s_, iterations, &medianMs, &minMs));
+  }
 
   size_t resultCount() const { return attune_session_result_count(s_); }
   Result findResult(const std::string &name, size_t &index) const {

@@ -8,6 +8,12 @@
 // (all buffers are allocated then), which is also when each launch's _check
 // runs and yields its grid.
 //
+// A session on the cuda device (CudaDevice.h) keeps the host copies of its
+// arguments and results here and everything else on the GPU: an argument is
+// copied to the device before the first run after it was set or bound, and
+// the results are copied back after every run. The module's CUDA code and
+// constants are loaded on a device once, by the first session there.
+//
 // No exception leaves this file: every C entry point catches (allocation
 // failure, thread creation failure) and reports a status.
 //
@@ -16,6 +22,7 @@
 #include "attune/attune_runtime.h"
 
 #include "CpuDevice.h"
+#include "CudaDevice.h"
 #include "artifact/ArtifactInternal.h"
 #include "attune/abi/KernelABI.h"
 #include "attune/artifact/Artifact.h"
@@ -23,9 +30,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <thread>
@@ -37,6 +47,7 @@ using attune::StatusCode;
 using attune::StatusOr;
 namespace art = attune::artifact;
 namespace dev = attune::cpu_device;
+namespace cuda = attune::cuda_device;
 
 //===----------------------------------------------------------------------===//
 // Errors
@@ -165,6 +176,26 @@ struct ModuleImpl {
   std::unique_ptr<dev::SharedObject> so;
   dev::ReadOnlyMemory constants;
   std::string description;
+  bool cpu = false, cuda = false; // the artifact's targets
+
+  /// The CUDA code and constants on each device, loaded by the first
+  /// session there.
+  StatusOr<std::shared_ptr<cuda::DeviceModule>> cudaModule(int ordinal) {
+    std::lock_guard<std::mutex> lock(cudaMu);
+    auto it = cudaModules.find(ordinal);
+    if (it != cudaModules.end())
+      return it->second;
+    auto m = cuda::loadModule(ordinal, desc.cubins, desc.ptx, constants.data(),
+                              constants.size());
+    if (!m)
+      return m.status();
+    cudaModules.emplace(ordinal, *m);
+    return *m;
+  }
+
+private:
+  std::mutex cudaMu;
+  std::map<int, std::shared_ptr<cuda::DeviceModule>> cudaModules;
 };
 } // namespace
 
@@ -195,20 +226,13 @@ static StatusOr<std::shared_ptr<ModuleImpl>> loadModule(const uint8_t *data,
         std::to_string(ATTUNE_KERNEL_ABI_VERSION) +
         " (compile the model with a matching attune-compile)");
 
-  bool anyLaunch = false;
-  for (const auto &f : m.functions)
-    anyLaunch |= !f.launches.empty();
+  // The cpu code is loaded and checked here; the cuda code is loaded on a
+  // device by the first session there (a module loads without a GPU).
   bool cpu =
       std::find(m.targets.begin(), m.targets.end(), "cpu") != m.targets.end();
-  if (anyLaunch && !cpu) {
-    std::string targets;
-    for (const auto &t : m.targets)
-      targets += (targets.empty() ? "" : ", ") + t;
-    return attune::unimplemented(
-        "artifact has no cpu target (targets: " +
-        (targets.empty() ? std::string("none") : targets) +
-        "); this runtime runs the cpu target only (no CUDA device)");
-  }
+  impl->cpu = cpu;
+  impl->cuda =
+      std::find(m.targets.begin(), m.targets.end(), "cuda") != m.targets.end();
   if (cpu) {
     ATTUNE_RETURN_IF_ERROR(dev::checkCpuArch(m.cpuArch));
     auto so = dev::SharedObject::load(m.cpuSharedObject.data(),
@@ -239,6 +263,10 @@ static StatusOr<std::shared_ptr<ModuleImpl>> loadModule(const uint8_t *data,
       const art::LaunchDesc &l = fn->desc.launches[i];
       ResolvedLaunch r;
       r.where = launchWhere(l, i);
+      if (!cpu) {
+        fn->launches.push_back(std::move(r));
+        continue;
+      }
       auto need = [&](const std::string &sym) -> void * {
         return impl->so ? impl->so->symbol(sym) : nullptr;
       };
@@ -325,13 +353,21 @@ struct PreparedLaunch {
 struct attune_session {
   std::shared_ptr<ModuleImpl> module;
   const attune_function *fn = nullptr;
-  dev::AlignedBuffer arena;
+  attune_device device = ATTUNE_DEVICE_CPU;
+  int cudaOrdinal = 0;
+  /// Arguments and results in host memory (on cuda: the host copies).
   std::vector<dev::AlignedBuffer> arguments, results;
   std::vector<bool> bound;
+  bool haveResults = false;
+  // cpu
+  dev::AlignedBuffer arena;
   std::vector<PreparedLaunch> launches;
   std::unique_ptr<dev::ThreadPool> pool;
   std::vector<std::vector<char>> errors; // one message buffer per thread
-  bool haveResults = false;
+  // cuda
+  std::unique_ptr<cuda::Session> cuda;
+  /// Arguments set or bound since they were last copied to the device.
+  std::vector<bool> dirty;
 };
 
 static constexpr size_t kErrorCapacity = 1024;
@@ -339,10 +375,6 @@ static constexpr size_t kErrorCapacity = 1024;
 static Status prepareSession(attune_session &s) {
   const art::FunctionDesc &f = s.fn->desc;
   std::string fname = "function '" + f.name + "'";
-  if (!s.arena.allocate(f.arenaBytes))
-    return attune::internalError("cannot allocate the " +
-                                 std::to_string(f.arenaBytes) +
-                                 "-byte arena of " + fname);
   s.arguments.resize(f.arguments.size());
   for (size_t i = 0; i < f.arguments.size(); ++i)
     if (!s.arguments[i].allocate(s.fn->argumentBytes[i]))
@@ -356,7 +388,24 @@ static Status prepareSession(attune_session &s) {
           "cannot allocate " + std::to_string(s.fn->resultBytes[i]) +
           " bytes for result '" + f.results[i].name + "' of " + fname);
   s.bound.assign(f.arguments.size(), false);
+  s.dirty.assign(f.arguments.size(), false);
+  if (s.device == ATTUNE_DEVICE_CUDA) {
+    StatusOr<std::shared_ptr<cuda::DeviceModule>> m =
+        s.module->cudaModule(s.cudaOrdinal);
+    if (!m)
+      return m.status();
+    auto session =
+        cuda::Session::create(*m, f, s.fn->argumentBytes, s.fn->resultBytes);
+    if (!session)
+      return session.status();
+    s.cuda = std::move(*session);
+    return Status::ok();
+  }
 
+  if (!s.arena.allocate(f.arenaBytes))
+    return attune::internalError("cannot allocate the " +
+                                 std::to_string(f.arenaBytes) +
+                                 "-byte arena of " + fname);
   // Value id -> address (validate() checked every index and bound).
   // Only values a launch references get an address (validate() checks the
   // bounds of exactly those).
@@ -442,7 +491,7 @@ static Status prepareSession(attune_session &s) {
   return Status::ok();
 }
 
-static Status runSession(attune_session &s) {
+static Status checkBound(const attune_session &s) {
   const art::FunctionDesc &f = s.fn->desc;
   for (size_t i = 0; i < f.arguments.size(); ++i)
     if (!s.bound[i])
@@ -451,7 +500,11 @@ static Status runSession(attune_session &s) {
           "' is not bound; expected " +
           typeString(f.arguments[i].dtype, f.arguments[i].shape) +
           " (set it as an input or bind it from a weights file)");
-  s.haveResults = false;
+  return Status::ok();
+}
+
+/// Runs every launch on the session's thread pool.
+static Status runCpu(attune_session &s) {
   int threads = s.pool->numThreads();
   for (PreparedLaunch &p : s.launches) {
     if (p.grid == 0)
@@ -516,6 +569,61 @@ static Status runSession(attune_session &s) {
                                    std::to_string(rc) + ")");
     }
   }
+  return Status::ok();
+}
+
+/// The host copies of the arguments to copy to the device (null: the
+/// device copy is current).
+static std::vector<const void *> pendingUploads(const attune_session &s) {
+  std::vector<const void *> uploads(s.arguments.size(), nullptr);
+  for (size_t i = 0; i < uploads.size(); ++i)
+    if (s.dirty[i])
+      uploads[i] = s.arguments[i].data();
+  return uploads;
+}
+
+static std::vector<void *> resultPointers(attune_session &s) {
+  std::vector<void *> out;
+  for (auto &r : s.results)
+    out.push_back(r.data());
+  return out;
+}
+
+static Status runSession(attune_session &s) {
+  ATTUNE_RETURN_IF_ERROR(checkBound(s));
+  s.haveResults = false;
+  if (s.cuda) {
+    ATTUNE_RETURN_IF_ERROR(s.cuda->run(pendingUploads(s), resultPointers(s)));
+    s.dirty.assign(s.dirty.size(), false);
+  } else {
+    ATTUNE_RETURN_IF_ERROR(runCpu(s));
+  }
+  s.haveResults = true;
+  return Status::ok();
+}
+
+/// `iterations` runs with the bound inputs, one time per run in `ms`: on
+/// cuda, device time between CUDA events (inputs copied before the first
+/// run, results after the last); on cpu, the steady clock around each run.
+static Status timeSession(attune_session &s, uint32_t iterations,
+                          std::vector<double> &ms) {
+  ATTUNE_RETURN_IF_ERROR(checkBound(s));
+  if (iterations == 0)
+    return attune::invalidArgument("iterations is 0; expected at least 1");
+  s.haveResults = false;
+  ms.clear();
+  if (s.cuda) {
+    ATTUNE_RETURN_IF_ERROR(
+        s.cuda->timeRuns(pendingUploads(s), iterations, resultPointers(s), ms));
+    s.dirty.assign(s.dirty.size(), false);
+  } else {
+    for (uint32_t i = 0; i < iterations; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      ATTUNE_RETURN_IF_ERROR(runCpu(s));
+      auto t1 = std::chrono::steady_clock::now();
+      ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    }
+  }
   s.haveResults = true;
   return Status::ok();
 }
@@ -552,6 +660,7 @@ static Status bindWeights(attune_session &s, const attune::SafeTensors &st,
     if (t.byteSize())
       std::memcpy(s.arguments[i].data(), t.data(), t.byteSize());
     s.bound[i] = true;
+    s.dirty[i] = true;
   }
   bound = matches.size();
   return Status::ok();
@@ -735,8 +844,47 @@ attune_status attune_function_result(const attune_function *function,
 }
 
 void attune_session_options_init(attune_session_options *options) {
-  if (options)
+  if (options) {
     options->num_threads = 0;
+    options->device = ATTUNE_DEVICE_CPU;
+    options->cuda_device = 0;
+  }
+}
+
+attune_status attune_cuda_probe(int *out_device_count) {
+  return guarded("attune_cuda_probe", [&] {
+    StatusOr<int> n = cuda::probe();
+    if (!n)
+      return report(n.status());
+    if (out_device_count)
+      *out_device_count = *n;
+    return ATTUNE_OK;
+  });
+}
+
+/// Whether the module has code for `device` where the function needs it.
+static Status checkTarget(const ModuleImpl &m, const attune_function &fn,
+                          attune_device device) {
+  std::string compiled;
+  for (const auto &t : m.desc.targets)
+    compiled += (compiled.empty() ? "" : " and ") + t;
+  if (compiled.empty())
+    compiled = "no target";
+  if (device == ATTUNE_DEVICE_CUDA) {
+    if (!m.cuda)
+      return attune::unimplemented(
+          "module was compiled for " + compiled +
+          "; it has no cuda code (compile with --target=cuda:sm_XY for the "
+          "GPU's architecture, e.g. --target=cuda:sm_80)");
+    return cuda::checkGpuSteps(fn.desc);
+  }
+  // A function without launches runs anywhere.
+  if (!m.cpu && !fn.desc.launches.empty())
+    return attune::unimplemented(
+        "module was compiled for " + compiled +
+        "; it has no cpu code (compile with --target=cpu, or create the "
+        "session on the cuda device)");
+  return Status::ok();
 }
 
 attune_status attune_session_create(attune_module *module,
@@ -772,14 +920,31 @@ attune_status attune_session_create(attune_module *module,
       return fail(ATTUNE_INVALID_ARGUMENT,
                   "num_threads is " + std::to_string(threads) +
                       "; expected 0 (all hardware threads) to 1024");
+    attune_device device = options ? options->device : ATTUNE_DEVICE_CPU;
+    int32_t ordinal = options ? options->cuda_device : 0;
+    if (device != ATTUNE_DEVICE_CPU && device != ATTUNE_DEVICE_CUDA)
+      return fail(ATTUNE_INVALID_ARGUMENT,
+                  "device is " + std::to_string(static_cast<int>(device)) +
+                      "; expected ATTUNE_DEVICE_CPU (0) or ATTUNE_DEVICE_CUDA "
+                      "(1)");
+    if (device == ATTUNE_DEVICE_CUDA && ordinal < 0)
+      return fail(ATTUNE_INVALID_ARGUMENT,
+                  "cuda_device is " + std::to_string(ordinal) +
+                      "; expected a device ordinal >= 0");
+    if (Status t = checkTarget(m, *fn, device); !t)
+      return report(t);
     auto s = std::make_unique<attune_session>();
     s->module = module->impl;
     s->fn = fn;
+    s->device = device;
+    s->cudaOrdinal = ordinal;
     Status st = prepareSession(*s);
     if (!st)
       return report(st);
-    s->errors.assign(threads, std::vector<char>(kErrorCapacity, '\0'));
-    s->pool = std::make_unique<dev::ThreadPool>(static_cast<int>(threads));
+    if (device == ATTUNE_DEVICE_CPU) {
+      s->errors.assign(threads, std::vector<char>(kErrorCapacity, '\0'));
+      s->pool = std::make_unique<dev::ThreadPool>(static_cast<int>(threads));
+    }
     *out_session = s.release();
     return ATTUNE_OK;
   });
@@ -878,6 +1043,7 @@ attune_status attune_session_set_input(attune_session *session,
     if (bytes)
       std::memcpy(session->arguments[idx].data(), data, bytes);
     session->bound[idx] = true;
+    session->dirty[idx] = true;
     return ATTUNE_OK;
   });
 }
@@ -890,6 +1056,32 @@ attune_status attune_session_run(attune_session *session) {
   const char *what = "attune_session_run";
   ATTUNE_CHECK_ARG(session, what, "session is NULL");
   return guarded(what, [&] { return report(runSession(*session)); });
+}
+
+attune_status attune_session_time_runs(attune_session *session,
+                                       uint32_t iterations,
+                                       double *out_median_ms,
+                                       double *out_min_ms) {
+  const char *what = "attune_session_time_runs";
+  ATTUNE_CHECK_ARG(session, what, "session is NULL");
+  ATTUNE_CHECK_ARG(iterations > 0, what,
+                   "iterations is 0; expected at least 1");
+  return guarded(what, [&] {
+    std::vector<double> ms;
+    attune_status rc = report(timeSession(*session, iterations, ms));
+    if (rc != ATTUNE_OK)
+      return rc;
+    if (ms.empty())
+      return fail(ATTUNE_INTERNAL, std::string(what) + ": no run was timed");
+    std::sort(ms.begin(), ms.end());
+    size_t n = ms.size();
+    double median = n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
+    if (out_median_ms)
+      *out_median_ms = median;
+    if (out_min_ms)
+      *out_min_ms = ms.front();
+    return ATTUNE_OK;
+  });
 }
 
 size_t attune_session_result_count(const attune_session *session) {

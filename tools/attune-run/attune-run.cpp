@@ -3,6 +3,7 @@
 // attune-run MODEL.atm [--function F] [--weights W.safetensors]...
 //   [--input NAME=FILE.npy]... [--random-inputs SEED] [--output-dir DIR]
 //   [--repeat N] [--threads N] [--print-info]
+//   [--device cpu|cuda] [--cuda-device N] [--time-device N]
 // attune-run MODEL.atm --write-random-weights W.safetensors [--seed S]
 //   [--skip NAME]... [--function F]
 //
@@ -14,6 +15,13 @@
 // --random-inputs fills every unbound float argument exactly as attune-ref
 // --random-inputs does (Philox normal, stream = argument index; rank 1:
 // 1 + 0.1 z, else z / sqrt(last dim)), so that the two tools can be compared.
+//
+// --device cuda runs the artifact's cuda code on GPU --cuda-device N
+// (default 0); without a usable driver or device it fails with one line.
+// --time-device N runs the function N more times with the same inputs and
+// prints "device time per run: median X ms, min Y ms over N runs" (CUDA
+// events on cuda, a steady clock on cpu; inputs are not copied again and
+// results not copied back between those runs).
 //
 // --write-random-weights writes deterministic weights for every float
 // argument not named by --skip: names ending in "norm.weight" are ones,
@@ -58,6 +66,9 @@ struct Options {
   unsigned long long seed = 0;
   std::vector<std::string> skip;
   long printValues = 6;
+  attune_device device = ATTUNE_DEVICE_CPU;
+  int cudaDevice = 0;
+  long timeDevice = 0;
 };
 
 int fail(const std::string &message) {
@@ -69,7 +80,8 @@ const char *kUsage =
     "usage: attune-run MODEL.atm [--function F] [--weights W.safetensors]...\n"
     "         [--input NAME=FILE.npy]... [--random-inputs SEED]\n"
     "         [--output-dir DIR] [--repeat N] [--threads N] [--print-info]\n"
-    "         [--print-values N]\n"
+    "         [--print-values N] [--device cpu|cuda] [--cuda-device N]\n"
+    "         [--time-device N]\n"
     "       attune-run MODEL.atm --write-random-weights W.safetensors\n"
     "         [--seed S] [--skip NAME]... [--function F]\n";
 
@@ -157,6 +169,23 @@ int parseArgs(int argc, char **argv, Options &o, bool &done) {
       if (int rc = intOpt(0, INT64_MAX, n))
         return rc;
       o.randomInputs = n;
+    } else if (a == "--device") {
+      if (!next(v))
+        return fail("--device expects cpu or cuda");
+      if (v == "cpu")
+        o.device = ATTUNE_DEVICE_CPU;
+      else if (v == "cuda")
+        o.device = ATTUNE_DEVICE_CUDA;
+      else
+        return fail("--device expects cpu or cuda, got '" + v + "'");
+    } else if (a == "--cuda-device") {
+      if (int rc = intOpt(0, 1023, n))
+        return rc;
+      o.cudaDevice = static_cast<int>(n);
+    } else if (a == "--time-device") {
+      if (int rc = intOpt(1, 1000000, n))
+        return rc;
+      o.timeDevice = static_cast<long>(n);
     } else if (a == "--print-info") {
       o.printInfo = true;
     } else if (a == "--write-random-weights") {
@@ -323,12 +352,17 @@ int run(const Options &o) {
   if (!o.writeWeights.empty())
     return writeRandomWeights(o, module);
   if (o.printInfo && o.inputs.empty() && o.weights.empty() &&
-      o.randomInputs < 0 && o.outputDir.empty() && o.repeat == 1)
+      o.randomInputs < 0 && o.outputDir.empty() && o.repeat == 1 &&
+      o.timeDevice == 0)
     return 0;
 
+  attune_session_options options;
+  attune_session_options_init(&options);
+  options.num_threads = static_cast<uint32_t>(o.threads);
+  options.device = o.device;
+  options.cuda_device = o.cudaDevice;
   rt::Session session;
-  if (rt::Result r = rt::Session::create(
-          module, o.function, static_cast<uint32_t>(o.threads), session);
+  if (rt::Result r = rt::Session::create(module, o.function, options, session);
       !r)
     return fail(r.message());
   std::vector<rt::TensorInfo> args = session.arguments();
@@ -392,6 +426,12 @@ int run(const Options &o) {
     auto t1 = std::chrono::steady_clock::now();
     ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
   }
+  double deviceMedian = 0, deviceMin = 0;
+  if (o.timeDevice > 0)
+    if (rt::Result r = session.timeRuns(static_cast<uint32_t>(o.timeDevice),
+                                        deviceMedian, deviceMin);
+        !r)
+      return fail(r.message());
 
   if (!o.outputDir.empty()) {
     std::error_code ec;
@@ -426,6 +466,10 @@ int run(const Options &o) {
                 "%.3f ms\n",
                 n, sorted.front(), median, sorted.back());
   }
+  if (o.timeDevice > 0)
+    std::printf("attune-run: device time per run: median %.4f ms, min %.4f ms "
+                "over %ld runs\n",
+                deviceMedian, deviceMin, o.timeDevice);
   return 0;
 }
 

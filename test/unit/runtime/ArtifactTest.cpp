@@ -37,7 +37,7 @@ TEST(Artifact, Crc32cCheckValue) {
 // Everything written is read back unchanged.
 TEST(Artifact, RoundTrip) {
   ModuleDesc m = test::testModule();
-  m.cubins.push_back({90, {1, 2, 3}});
+  m.cubins.push_back({ATTUNE_CUBIN_ARCH(90, 1), {1, 2, 3}});
   m.targets.push_back("cuda");
   m.ptx = {'p', 't', 'x'};
   std::vector<uint8_t> bytes = serialize(m);
@@ -51,7 +51,7 @@ TEST(Artifact, RoundTrip) {
   EXPECT_EQ(r->constants, m.constants);
   EXPECT_EQ(r->cpuSharedObject, m.cpuSharedObject);
   ASSERT_EQ(r->cubins.size(), 1u);
-  EXPECT_EQ(r->cubins[0].arch, 90u);
+  EXPECT_EQ(r->cubins[0].arch, ATTUNE_CUBIN_ARCH(90, 1));
   EXPECT_EQ(r->cubins[0].bytes, m.cubins[0].bytes);
   EXPECT_EQ(r->ptx, m.ptx);
   ASSERT_EQ(r->functions.size(), 1u);

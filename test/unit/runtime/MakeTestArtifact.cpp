@@ -1,6 +1,7 @@
 // Writes the test module of TestArtifact.h to argv[1] (for the attune-run
-// tests) and, with a second path, an .npy of x = 0, 1, 2, ...
-#include "TestArtifact.h"
+// tests), with a second path an .npy of x = 0, 1, 2, ..., and with a third
+// the same module with the cuda target too (CudaTestArtifact.h).
+#include "CudaTestArtifact.h"
 
 #include "attune/runtime/TensorIO.h"
 
@@ -8,7 +9,8 @@
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: make-test-artifact OUT.atm [X.npy]\n");
+    std::fprintf(stderr,
+                 "usage: make-test-artifact OUT.atm [X.npy [CUDA.atm]]\n");
     return 2;
   }
   attune::Status s =
@@ -19,6 +21,9 @@ int main(int argc, char **argv) {
       x.setDouble(i, static_cast<double>(i));
     s = attune::writeNpy(argv[2], x);
   }
+  if (s.isOk() && argc > 3)
+    s = attune::artifact::writeArtifactFile(attune::test::testModuleWithCuda(),
+                                            argv[3]);
   if (!s.isOk()) {
     std::fprintf(stderr, "make-test-artifact: %s\n", s.message().c_str());
     return 1;

@@ -13,6 +13,7 @@
 
 #include "attune/artifact/Artifact.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -20,8 +21,13 @@
 
 namespace attune::test {
 
+/// The test kernels' shared object; the environment variable
+/// ATTUNE_TEST_KERNELS_SO overrides the path of the build (for a test binary
+/// carried to another machine).
 inline std::vector<uint8_t> testKernelsBytes() {
-  std::ifstream in(ATTUNE_TEST_KERNELS_SO, std::ios::binary);
+  const char *path = std::getenv("ATTUNE_TEST_KERNELS_SO");
+  std::ifstream in(path && *path ? path : ATTUNE_TEST_KERNELS_SO,
+                   std::ios::binary);
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in),
                               std::istreambuf_iterator<char>());
 }
