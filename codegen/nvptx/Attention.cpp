@@ -31,6 +31,7 @@
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 using namespace mlir;
@@ -54,6 +55,10 @@ enum TileSource { kAllTiles, kStaticList, kDynamicList };
 struct AttnSpec {
   int64_t B, Hq, Hkv, Lq, Lk, D, Dv;
   int64_t Dp, Dvp;     // padded to 16
+  /// Wide V (Dvp > 192): dvSplit CTAs share a query tile, each
+  /// accumulating Dvq (padded) output columns, so that the accumulators
+  /// fit in registers; they recompute S.
+  int64_t dvSplit = 1, Dvq = 0;
   int64_t nQT, nKT;
   Type elem;           // bf16 or f16
   bool asyncQK, asyncV; // rows are 16-byte multiples: cp.async
@@ -295,16 +300,22 @@ std::vector<uint8_t> bytesOf(const std::vector<int32_t> &v) {
 
 class AttentionKernel {
 public:
-  AttentionKernel(KernelBuilder &k, const AttnSpec &s, const AttnArgs &a,
+  /// One pass per (spec, arg slots); passes share geometry, Q and the
+  /// online-softmax state, so their key sets combine as one softmax over
+  /// their (multiset) union (LongNet's lse-weighted mix of branches).
+  AttentionKernel(KernelBuilder &k,
+                  ArrayRef<std::pair<const AttnSpec *, const AttnArgs *>> passes,
                   ArrayRef<Value> args)
-      : k(k), s(s), slots(a), args(args), fr{k, s.elem} {}
+      : k(k), passes(passes), sp(passes[0].first), ap(passes[0].second),
+        args(args), fr{k, passes[0].first->elem} {}
 
   void emit();
 
 private:
   KernelBuilder &k;
-  const AttnSpec &s;
-  const AttnArgs &slots;
+  ArrayRef<std::pair<const AttnSpec *, const AttnArgs *>> passes;
+  const AttnSpec *sp;   // the pass being emitted
+  const AttnArgs *ap;
   ArrayRef<Value> args;
   Frag fr;
 
@@ -313,16 +324,21 @@ private:
   int64_t strideQK = 0, strideV = 0;
 
   Value b, h, kvh, qt, q0, warp, lane, g, t4;
+  Value part, dv0; // this CTA's part of the V columns (dvSplit)
   Value qRowL, qColL; // this lane's ldmatrix address in the Q tile
+  Value kRowL, kColL, vRowL, vColL;
+  std::vector<std::array<Value, 4>> qf; // Q fragments (head dims <= 128)
 
   Value anyGroup; // a group token for the waits (their lowering ignores it)
 
-  void loadTile(Value global, Value base, int64_t cols, int64_t colsP,
-                Value rowsValid, Value smem, Value smemRow0, bool async);
+  void loadTile(Value global, Value base, int64_t rowStride, Value colsValid,
+                bool partialCols, int64_t colsP, Value rowsValid, Value smem,
+                Value smemRow0, bool async);
   void commit();
   void wait(int pending);
   std::pair<Value, Value> entryAt(Value e, Value listBase);
   SmallVector<Value> scores(ArrayRef<Value> S, Value kt, Value cls);
+  SmallVector<Value> runPass(ArrayRef<Value> state);
 
   SmallVector<Value> pendingTokens;
 };
@@ -346,9 +362,11 @@ void AttentionKernel::wait(int pending) {
 }
 
 /// Copies rows [0, 64) x cols [0, colsP) of a row-major global matrix
-/// starting at element `base` (row stride `cols`) into smem rows
-/// smemRow0.. ; rows >= rowsValid and columns >= cols are zero.
-void AttentionKernel::loadTile(Value global, Value base, int64_t cols,
+/// starting at element `base` (row stride `rowStride`) into smem rows
+/// smemRow0.. ; rows >= rowsValid and columns >= colsValid (checked when
+/// partialCols) are zero.
+void AttentionKernel::loadTile(Value global, Value base, int64_t rowStride,
+                               Value colsValid, bool partialCols,
                                int64_t colsP, Value rowsValid, Value smem,
                                Value smemRow0, bool async) {
   Value tid = k.tid();
@@ -361,10 +379,11 @@ void AttentionKernel::loadTile(Value global, Value base, int64_t cols,
       Value row = k.divu(id, k.idx(cpr)), cc = k.remu(id, k.idx(cpr));
       Value col = k.mul(cc, k.idx(8));
       Value valid = k.lt(row, rowsValid);
-      if (cols != colsP)
-        valid = k.andi(valid, k.lt(col, k.idx(cols)));
-      Value src = k.select(valid, k.add(base, k.add(k.mul(row, k.idx(cols)), col)),
-                           k.idx(0));
+      if (partialCols)
+        valid = k.andi(valid, k.lt(col, colsValid));
+      Value src = k.select(
+          valid, k.add(base, k.add(k.mul(row, k.idx(rowStride)), col)),
+          k.idx(0));
       Value n = k.select(valid, k.idx(8), k.idx(0));
       Value t = nvgpu::DeviceAsyncCopyOp::create(
           k.b, k.loc, tok, smem, ValueRange{k.add(smemRow0, row), col}, global,
@@ -376,13 +395,14 @@ void AttentionKernel::loadTile(Value global, Value base, int64_t cols,
   int64_t total = 64 * colsP;
   k.forLoop(tid, k.idx(total), k.idx(kThreads), [&](Value id) {
     Value row = k.divu(id, k.idx(colsP)), col = k.remu(id, k.idx(colsP));
-    Value valid = k.andi(k.lt(row, rowsValid), k.lt(col, k.idx(cols)));
+    Value valid = k.andi(k.lt(row, rowsValid), k.lt(col, colsValid));
     Type et = k.elementType(global);
     Value zero = arith::ConstantOp::create(k.b, k.loc, et,
                                            k.b.getFloatAttr(et, 0.0));
     Value v = k.ifElse(valid, {et},
                        [&]() -> SmallVector<Value> {
-                         return {k.load(global, k.add(base, k.add(k.mul(row, k.idx(cols)), col)))};
+                         return {k.load(global,
+                                        k.add(base, k.add(k.mul(row, k.idx(rowStride)), col)))};
                        },
                        [&]() -> SmallVector<Value> { return {zero}; })[0];
     k.store(v, smem, ValueRange{k.add(smemRow0, row), col});
@@ -392,6 +412,8 @@ void AttentionKernel::loadTile(Value global, Value base, int64_t cols,
 
 /// (kt, class) of entry e of this CTA's tile list.
 std::pair<Value, Value> AttentionKernel::entryAt(Value e, Value listBase) {
+  const AttnSpec &s = *sp;
+  const AttnArgs &slots = *ap;
   switch (s.source) {
   case kAllTiles:
     return {e, k.idx(s.mask.empty() ? ATTUNE_TILE_FULL : ATTUNE_TILE_PARTIAL)};
@@ -413,6 +435,8 @@ std::pair<Value, Value> AttentionKernel::entryAt(Value e, Value listBase) {
 /// partial tiles and the ragged last key tile) as -inf.
 SmallVector<Value> AttentionKernel::scores(ArrayRef<Value> S, Value kt,
                                            Value cls) {
+  const AttnSpec &s = *sp;
+  const AttnArgs &slots = *ap;
   bool hasMods = !s.mods.empty();
   double pre = hasMods ? s.scale : s.scale * kLog2e;
   SmallVector<Value> x;
@@ -480,11 +504,16 @@ SmallVector<Value> AttentionKernel::scores(ArrayRef<Value> S, Value kt,
 }
 
 void AttentionKernel::emit() {
+  const AttnSpec &s = *sp;
+  const AttnArgs &slots = *ap;
   MLIRContext *ctx = k.b.getContext();
   Value bx = k.bid(gpu::Dimension::x);
   h = k.bid(gpu::Dimension::y);
   b = k.bid(gpu::Dimension::z);
-  qt = k.sub(k.idx(s.nQT - 1), bx); // the longest (causal) rows first
+  // The longest (causal) rows first; V column part innermost.
+  qt = k.sub(k.idx(s.nQT - 1), k.divu(bx, k.idx(s.dvSplit)));
+  part = k.remu(bx, k.idx(s.dvSplit));
+  dv0 = k.mul(part, k.idx(s.Dvq));
   kvh = k.divu(h, k.idx(s.Hq / s.Hkv));
   q0 = k.mul(qt, k.idx(kBQ));
   Value tid = k.tid();
@@ -493,9 +522,9 @@ void AttentionKernel::emit() {
   g = k.divu(lane, k.idx(4));
   t4 = k.remu(lane, k.idx(4));
 
-  // Shared memory: Q [64][Dp+8], K [2*64][Dp+8], V [64][Dvp+8].
+  // Shared memory: Q [64][Dp+8], K [2*64][Dp+8], V [64][Dvq+8].
   strideQK = s.Dp + 8;
-  strideV = s.Dvp + 8;
+  strideV = s.Dvq + 8;
   int64_t qBytes = kBQ * strideQK * 2, kBytes = 2 * kBK * strideQK * 2;
   auto ws = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   Value raw = gpu::DynamicSharedMemoryOp::create(
@@ -518,6 +547,107 @@ void AttentionKernel::emit() {
   smemV = view(qBytes + kBytes, kBK, strideV, s.elem);
   smemVh = view(qBytes + kBytes, kBK, strideV, f16);
 
+  Value qBase = k.mul(k.add(k.mul(k.add(k.mul(b, k.idx(s.Hq)), h),
+                                  k.idx(s.Lq)),
+                            q0),
+                      k.idx(s.D));
+  // Prologue: Q (kept in registers below).
+  loadTile(args[slots.q], qBase, s.D, k.idx(s.D), s.D != s.Dp, s.Dp,
+           k.sub(k.idx(s.Lq), q0), smemQ, k.idx(0), s.asyncQK);
+  commit();
+  wait(0);
+  k.barrier();
+  // Q fragments stay in registers.
+  {
+    Value r = k.add(k.mul(warp, k.idx(16)),
+                    k.add(k.remu(lane, k.idx(8)),
+                          k.mul(k.remu(k.divu(lane, k.idx(8)), k.idx(2)),
+                                k.idx(8))));
+    Value c = k.mul(k.divu(lane, k.idx(16)), k.idx(8));
+    qRowL = r;
+    qColL = c;
+    // Beyond 128 the Q fragments would crowd out the accumulators: they are
+    // read from shared memory again for every key tile instead.
+    if (s.Dp <= kQInRegisters)
+      for (int64_t kk = 0; kk < s.Dp / 16; ++kk)
+        qf.push_back(fr.ldmatrix4(smemQh, r, k.add(c, k.idx(kk * 16)), false));
+  }
+
+  int64_t nO = s.Dvq / 8; // n8 tiles of the output row block
+  SmallVector<Value> init;
+  for (int64_t i = 0; i < nO * 4; ++i)
+    init.push_back(k.cf32(0.0));
+  Value ninf = k.cf32(-INFINITY);
+  init.append({ninf, ninf, k.cf32(0.0), k.cf32(0.0)}); // m0 m1 l0 l1
+
+  // Per-lane ldmatrix coordinates.
+  kRowL = k.add(k.mul(k.divu(lane, k.idx(16)), k.idx(8)),
+                      k.remu(lane, k.idx(8)));
+  kColL = k.mul(k.remu(k.divu(lane, k.idx(8)), k.idx(2)), k.idx(8));
+  vRowL = k.add(k.mul(k.remu(k.divu(lane, k.idx(8)), k.idx(2)),
+                            k.idx(8)),
+                      k.remu(lane, k.idx(8)));
+  vColL = k.mul(k.divu(lane, k.idx(16)), k.idx(8));
+
+  // The passes, each over its own tile list, carry one softmax state.
+  SmallVector<Value> state = init;
+  for (auto [passSpec, passArgs] : passes) {
+    sp = passSpec;
+    ap = passArgs;
+    state = runPass(state);
+  }
+  sp = passes[0].first;
+  ap = passes[0].second;
+  SmallVector<Value> fin = state;
+
+  // Epilogue: normalize, write out and lse.
+  Value headRow = k.mul(k.add(k.mul(b, k.idx(s.Hq)), h), k.idx(s.Lq));
+  Value nan = k.cf32(NAN);
+  for (int half = 0; half < 2; ++half) {
+    Value m = fin[nO * 4 + half];
+    Value l = fin[nO * 4 + 2 + half];
+    l = k.fadd(l, k.shuffleXor(l, 1));
+    l = k.fadd(l, k.shuffleXor(l, 2));
+    Value isNan = k.cmpf(arith::CmpFPredicate::UNO, l, l);
+    Value pos = k.cmpf(arith::CmpFPredicate::OGT, l, k.cf32(0.0));
+    Value inv = k.select(pos, k.fdiv(k.cf32(1.0), l),
+                         k.select(isNan, nan, k.cf32(0.0)));
+    Value row = k.add(q0, k.add(k.mul(warp, k.idx(16)),
+                                k.add(g, k.idx(8 * half))));
+    k.ifThen(k.lt(row, k.idx(s.Lq)), [&] {
+      Value outBase = k.add(k.mul(k.add(headRow, row), k.idx(s.Dv)), dv0);
+      Value dvHere = k.sub(k.idx(s.Dv), dv0);
+      for (int64_t n = 0; n < nO; ++n)
+        for (int e2 = 0; e2 < 2; ++e2) {
+          int64_t colStatic = 8 * n + e2;
+          if (s.dvSplit == 1 && colStatic >= s.Dv)
+            continue;
+          Value col = k.add(k.idx(colStatic), k.mul(t4, k.idx(2)));
+          Value v = k.fmul(fin[n * 4 + half * 2 + e2], inv);
+          auto store = [&] { k.storeF(v, args[slots.out], k.add(outBase, col)); };
+          if (s.dvSplit > 1 || colStatic + 6 >= s.Dv)
+            k.ifThen(k.lt(col, dvHere), store);
+          else
+            store();
+        }
+      k.ifThen(k.andi(k.eq(t4, k.idx(0)), k.eq(part, k.idx(0))), [&] {
+        Value finite = k.andi(pos, k.cmpf(arith::CmpFPredicate::ONE, m,
+                                          k.cf32(-INFINITY)));
+        Value lse = k.fmul(k.fadd(m, math::Log2Op::create(k.b, k.loc, l)),
+                           k.cf32(1.0 / kLog2e));
+        lse = k.select(finite, lse, k.cf32(-INFINITY));
+        lse = k.select(isNan, nan, lse);
+        k.store(lse, args[slots.lse], k.add(headRow, row));
+      });
+    });
+  }
+}
+
+SmallVector<Value> AttentionKernel::runPass(ArrayRef<Value> state) {
+  const AttnSpec &s = *sp;
+  const AttnArgs &slots = *ap;
+  int64_t nO = s.Dvq / 8;
+  Value ninf = k.cf32(-INFINITY);
   // This CTA's tile list.
   Value layer = s.layers == 1 ? k.idx(0) : h;
   Value listBase = k.idx(0), count = k.idx(s.nKT);
@@ -534,10 +664,6 @@ void AttentionKernel::emit() {
     listBase = k.add(base, k.idx(1));
   }
 
-  Value qBase = k.mul(k.add(k.mul(k.add(k.mul(b, k.idx(s.Hq)), h),
-                                  k.idx(s.Lq)),
-                            q0),
-                      k.idx(s.D));
   Value kvRow0 = k.mul(k.add(k.mul(b, k.idx(s.Hkv)), kvh), k.idx(s.Lk));
   auto kBase = [&](Value kt) {
     return k.mul(k.add(kvRow0, k.mul(kt, k.idx(kBK))), k.idx(s.D));
@@ -549,53 +675,17 @@ void AttentionKernel::emit() {
     return k.sub(k.idx(s.Lk), k.mul(kt, k.idx(kBK)));
   };
 
-  // Prologue: Q and the first K tile.
-  loadTile(args[slots.q], qBase, s.D, s.Dp, k.sub(k.idx(s.Lq), q0), smemQ,
-           k.idx(0), s.asyncQK);
-  commit();
+  // The first K tile of this pass.
   k.ifThen(k.lt(k.idx(0), count), [&] {
     Value kt0 = entryAt(k.idx(0), listBase).first;
-    loadTile(args[slots.k], kBase(kt0), s.D, s.Dp, kRows(kt0), smemK,
-             k.idx(0), s.asyncQK);
+    loadTile(args[slots.k], kBase(kt0), s.D, k.idx(s.D), s.D != s.Dp, s.Dp,
+             kRows(kt0), smemK, k.idx(0), s.asyncQK);
     commit();
   });
   wait(0);
   k.barrier();
-  // Q fragments stay in registers.
-  std::vector<std::array<Value, 4>> qf;
-  {
-    Value r = k.add(k.mul(warp, k.idx(16)),
-                    k.add(k.remu(lane, k.idx(8)),
-                          k.mul(k.remu(k.divu(lane, k.idx(8)), k.idx(2)),
-                                k.idx(8))));
-    Value c = k.mul(k.divu(lane, k.idx(16)), k.idx(8));
-    qRowL = r;
-    qColL = c;
-    // Beyond 128 the Q fragments would crowd out the accumulators: they are
-    // read from shared memory again for every key tile instead.
-    if (s.Dp <= kQInRegisters)
-      for (int64_t kk = 0; kk < s.Dp / 16; ++kk)
-        qf.push_back(fr.ldmatrix4(smemQh, r, k.add(c, k.idx(kk * 16)), false));
-  }
-
-  int64_t nO = s.Dvp / 8; // n8 tiles of the output row block
-  SmallVector<Value> init;
-  for (int64_t i = 0; i < nO * 4; ++i)
-    init.push_back(k.cf32(0.0));
-  Value ninf = k.cf32(-INFINITY);
-  init.append({ninf, ninf, k.cf32(0.0), k.cf32(0.0)}); // m0 m1 l0 l1
-
-  // Per-lane ldmatrix coordinates.
-  Value kRowL = k.add(k.mul(k.divu(lane, k.idx(16)), k.idx(8)),
-                      k.remu(lane, k.idx(8)));
-  Value kColL = k.mul(k.remu(k.divu(lane, k.idx(8)), k.idx(2)), k.idx(8));
-  Value vRowL = k.add(k.mul(k.remu(k.divu(lane, k.idx(8)), k.idx(2)),
-                            k.idx(8)),
-                      k.remu(lane, k.idx(8)));
-  Value vColL = k.mul(k.divu(lane, k.idx(16)), k.idx(8));
-
   SmallVector<Value> fin = k.forLoop(
-      k.idx(0), count, k.idx(1), init,
+      k.idx(0), count, k.idx(1), state,
       [&](Value e, ValueRange it) -> SmallVector<Value> {
         SmallVector<Value> O(it.begin(), it.begin() + nO * 4);
         Value m[2] = {it[nO * 4], it[nO * 4 + 1]};
@@ -605,8 +695,9 @@ void AttentionKernel::emit() {
         Value kRow0 = k.mul(buf, k.idx(kBK));
 
         // V of this tile loads while S is computed.
-        loadTile(args[slots.v], vBase(kt), s.Dv, s.Dvp, kRows(kt), smemV,
-                 k.idx(0), s.asyncV);
+        loadTile(args[slots.v], k.add(vBase(kt), dv0), s.Dv,
+                 k.sub(k.idx(s.Dv), dv0), s.dvSplit > 1 || s.Dv != s.Dvq,
+                 s.Dvq, kRows(kt), smemV, k.idx(0), s.asyncV);
         commit();
 
         SmallVector<Value> S(32, k.cf32(0.0));
@@ -635,8 +726,9 @@ void AttentionKernel::emit() {
         Value hasNext = k.lt(next, count);
         k.ifThen(hasNext, [&] {
           Value ktn = entryAt(next, listBase).first;
-          loadTile(args[slots.k], kBase(ktn), s.D, s.Dp, kRows(ktn), smemK,
-                   k.sub(k.idx(kBK), kRow0), s.asyncQK);
+          loadTile(args[slots.k], kBase(ktn), s.D, k.idx(s.D), s.D != s.Dp,
+                   s.Dp, kRows(ktn), smemK, k.sub(k.idx(kBK), kRow0),
+                   s.asyncQK);
           commit();
         });
 
@@ -689,7 +781,7 @@ void AttentionKernel::emit() {
         k.barrier();
         for (int kk = 0; kk < 4; ++kk) {
           const std::array<Value, 4> &a = pa[kk];
-          for (int64_t np = 0; np < s.Dvp / 16; ++np) {
+          for (int64_t np = 0; np < s.Dvq / 16; ++np) {
             auto vb = fr.ldmatrix4(smemVh, k.add(vRowL, k.idx(kk * 16)),
                                    k.add(vColL, k.idx(np * 16)), true);
             for (int h2 = 0; h2 < 2; ++h2) {
@@ -709,46 +801,7 @@ void AttentionKernel::emit() {
         return out;
       });
 
-  // Epilogue: normalize, write out and lse.
-  Value headRow = k.mul(k.add(k.mul(b, k.idx(s.Hq)), h), k.idx(s.Lq));
-  Value nan = k.cf32(NAN);
-  for (int half = 0; half < 2; ++half) {
-    Value m = fin[nO * 4 + half];
-    Value l = fin[nO * 4 + 2 + half];
-    l = k.fadd(l, k.shuffleXor(l, 1));
-    l = k.fadd(l, k.shuffleXor(l, 2));
-    Value isNan = k.cmpf(arith::CmpFPredicate::UNO, l, l);
-    Value pos = k.cmpf(arith::CmpFPredicate::OGT, l, k.cf32(0.0));
-    Value inv = k.select(pos, k.fdiv(k.cf32(1.0), l),
-                         k.select(isNan, nan, k.cf32(0.0)));
-    Value row = k.add(q0, k.add(k.mul(warp, k.idx(16)),
-                                k.add(g, k.idx(8 * half))));
-    k.ifThen(k.lt(row, k.idx(s.Lq)), [&] {
-      Value outBase = k.mul(k.add(headRow, row), k.idx(s.Dv));
-      for (int64_t n = 0; n < nO; ++n)
-        for (int e2 = 0; e2 < 2; ++e2) {
-          int64_t colStatic = 8 * n + e2;
-          if (colStatic >= s.Dv)
-            continue;
-          Value col = k.add(k.idx(colStatic), k.mul(t4, k.idx(2)));
-          Value v = k.fmul(fin[n * 4 + half * 2 + e2], inv);
-          auto store = [&] { k.storeF(v, args[slots.out], k.add(outBase, col)); };
-          if (colStatic + 6 >= s.Dv)
-            k.ifThen(k.lt(col, k.idx(s.Dv)), store);
-          else
-            store();
-        }
-      k.ifThen(k.eq(t4, k.idx(0)), [&] {
-        Value finite = k.andi(pos, k.cmpf(arith::CmpFPredicate::ONE, m,
-                                          k.cf32(-INFINITY)));
-        Value lse = k.fmul(k.fadd(m, math::Log2Op::create(k.b, k.loc, l)),
-                           k.cf32(1.0 / kLog2e));
-        lse = k.select(finite, lse, k.cf32(-INFINITY));
-        lse = k.select(isNan, nan, lse);
-        k.store(lse, args[slots.lse], k.add(headRow, row));
-      });
-    });
-  }
+  return fin;
 }
 
 /// The run-time tile lists of a mask that reads document ids: per-tile
@@ -837,28 +890,13 @@ void emitDocumentSteps(GpuLaunch &l, const AttnSpec &s, int qdoc, int kdoc,
 
 } // namespace
 
-LogicalResult emitAttention(GpuLaunch &l, StringRef dtype) {
-  if (dtype != "bf16" && dtype != "f16")
-    return l.error() << "the cuda attention kernel runs on tensor cores and "
-                        "takes bf16 or f16 q, k and v; got "
-                     << dtype << " (cast them, or compile for --target=cpu)";
-  const auto &L = l.launch();
-  if (!L.hooks.empty() &&
-      llvm::any_of(L.hooks, [](const std::string &h) { return !h.empty(); }))
-    return l.error() << "the cuda target does not compile attention mask or "
-                        "score regions yet; use the named mask terms and "
-                        "score modifications, or compile for --target=cpu";
-  AttnSpec s;
-  s.B = l.i(ATTUNE_ATTN_B);
-  s.Hq = l.i(ATTUNE_ATTN_HQ);
-  s.Hkv = l.i(ATTUNE_ATTN_HKV);
-  s.Lq = l.i(ATTUNE_ATTN_LQ);
-  s.Lk = l.i(ATTUNE_ATTN_LK);
-  s.D = l.i(ATTUNE_ATTN_D);
-  s.Dv = l.i(ATTUNE_ATTN_DV);
-  s.docBits = l.i(ATTUNE_ATTN_DOC_BITS);
+/// Shapes derived from B, H, L, D and the storage type; refuses what the
+/// kernel does not handle.
+LogicalResult initGeometry(GpuLaunch &l, AttnSpec &s, StringRef dtype) {
   s.Dp = (s.D + 15) / 16 * 16;
   s.Dvp = (s.Dv + 15) / 16 * 16;
+  s.dvSplit = s.Dvp > 192 ? 2 : 1;
+  s.Dvq = s.dvSplit == 1 ? s.Dvp : (s.Dvp / 2 + 15) / 16 * 16;
   s.nQT = (s.Lq + kBQ - 1) / kBQ;
   s.nKT = (s.Lk + kBK - 1) / kBK;
   s.elem = dtype == "bf16" ? Type(BFloat16Type::get(l.context()))
@@ -866,66 +904,32 @@ LogicalResult emitAttention(GpuLaunch &l, StringRef dtype) {
   if (s.D > kMaxHeadDim || s.Dv > kMaxHeadDim)
     return l.error() << "the cuda attention kernel supports head dims up to "
                      << kMaxHeadDim << "; got D = " << s.D << ", Dv = " << s.Dv;
+  if (s.Hkv <= 0 || s.Hq % std::max<int64_t>(s.Hkv, 1) != 0)
+    return l.error() << "internal: " << s.Hq << " query heads over " << s.Hkv
+                     << " key/value heads";
   bool async = s.D % 8 == 0 && s.Dv % 8 == 0;
   s.asyncQK = s.asyncV = async;
-  s.scale = l.f(0);
-  int64_t maskLen = l.i(ATTUNE_ATTN_MASK_LEN);
-  int64_t scoreLen = l.i(ATTUNE_ATTN_SCORE_LEN);
-  s.maskInts.assign(L.ints.begin() + ATTUNE_ATTN_NUM_FIXED,
-                    L.ints.begin() + ATTUNE_ATTN_NUM_FIXED + maskLen);
-  std::string err;
-  if (!abi::decodeMask(s.maskInts.data(), maskLen, s.mask, err))
-    return l.error() << "internal: mask program rejected: " << err;
+  return success();
+}
 
-  // Output-only launches with no work still need a step.
-  if (s.B == 0 || s.Hq == 0 || s.Lq == 0) {
-    std::string name = l.kernel("noop", "", {}, 32,
-                                [](KernelBuilder &, ArrayRef<Value>, Value,
-                                   Value) {});
-    l.step(name, {}, {1, 1, 1}, 32);
-    return success();
-  }
+LogicalResult emitNoop(GpuLaunch &l) {
+  std::string name = l.kernel("noop", "", {}, 32,
+                              [](KernelBuilder &, ArrayRef<Value>, Value,
+                                 Value) {});
+  l.step(name, {}, {1, 1, 1}, 32);
+  return success();
+}
 
-  // Kernel arguments.
-  std::vector<int> ids = {l.buffer(0), l.buffer(1), l.buffer(2), l.buffer(3),
-                          l.buffer(4)};
-  AttnArgs slots;
+/// The tables of the pass's global and block-sparse terms and its tile
+/// lists (with the run-time steps a document mask needs), appended to the
+/// kernel's arguments `ids`.
+LogicalResult preparePass(GpuLaunch &l, AttnSpec &s, AttnArgs &slots,
+                          std::vector<int> &ids, int qdoc, int kdoc) {
   if (s.docBits) {
     slots.qdoc = static_cast<int>(ids.size());
-    ids.push_back(l.buffer(5));
+    ids.push_back(qdoc);
     slots.kdoc = static_cast<int>(ids.size());
-    ids.push_back(l.buffer(6));
-  }
-  // Score modifications.
-  const int64_t *sp = L.ints.data() + ATTUNE_ATTN_NUM_FIXED + maskLen;
-  if (scoreLen > 0) {
-    int64_t count = sp[0], pos = 1;
-    for (int64_t m = 0; m < count; ++m) {
-      AttnSpec::Mod mod{};
-      if (sp[pos] == ATTUNE_SCORE_ALIBI) {
-        int64_t first = sp[pos + 1], n = sp[pos + 2];
-        pos += 3;
-        mod.alibi = true;
-        std::vector<float> slopes(static_cast<size_t>(s.Hq));
-        for (int64_t hh = 0; hh < s.Hq; ++hh) {
-          double v;
-          if (n == 0)
-            v = ref::alibiSlopes(s.Hq)[static_cast<size_t>(hh)];
-          else
-            v = l.f(static_cast<size_t>(first + hh));
-          slopes[static_cast<size_t>(hh)] = static_cast<float>(v);
-        }
-        std::vector<uint8_t> bytes(slopes.size() * 4);
-        std::memcpy(bytes.data(), slopes.data(), bytes.size());
-        mod.slopesArg = static_cast<int>(ids.size());
-        ids.push_back(l.addConstant(DType::F32, bytes));
-      } else {
-        mod.alibi = false;
-        mod.cap = static_cast<float>(l.f(static_cast<size_t>(sp[pos + 1])));
-        pos += 2;
-      }
-      s.mods.push_back(mod);
-    }
+    ids.push_back(kdoc);
   }
   // Tables of the global and block-sparse terms.
   for (size_t i = 0; i < s.mask.nodes.size(); ++i) {
@@ -961,7 +965,7 @@ LogicalResult emitAttention(GpuLaunch &l, StringRef dtype) {
       if (s.docBits) {
         s.source = kDynamicList;
         int dyn = l.addScratch(DType::I32, s.B * s.layers * s.nQT * (s.nKT + 1));
-        emitDocumentSteps(l, s, l.buffer(5), l.buffer(6), rowptr, entries, dyn);
+        emitDocumentSteps(l, s, qdoc, kdoc, rowptr, entries, dyn);
         slots.dyn = static_cast<int>(ids.size());
         ids.push_back(dyn);
       } else {
@@ -974,24 +978,169 @@ LogicalResult emitAttention(GpuLaunch &l, StringRef dtype) {
     }
   }
 
+  return success();
+}
+
+/// One step of the attention kernel over `passes`.
+void emitAttentionStep(
+    GpuLaunch &l,
+    ArrayRef<std::pair<const AttnSpec *, const AttnArgs *>> passes,
+    const std::vector<int> &ids) {
+  const AttnSpec &s = *passes[0].first;
+  const auto &L = l.launch();
   std::vector<MemRefType> types;
   for (int id : ids)
     types.push_back(l.memrefOf(id));
-  std::string key = std::to_string(s.source) + "|" + std::to_string(s.layers);
+  std::string key = L.kernel;
+  for (auto [ps, pa] : passes)
+    key += "|" + std::to_string(ps->source) + "," + std::to_string(ps->layers);
   for (int64_t v : L.ints)
     key += "," + std::to_string(v);
-  for (double v : L.floats)
-    key += "," + std::to_string(v);
-  int64_t smem = (kBQ * (s.Dp + 8) + 2 * kBK * (s.Dp + 8) + kBK * (s.Dvp + 8)) * 2;
+  for (double v : L.floats) {
+    char buf[40];
+    std::snprintf(buf, sizeof(buf), ",%a", v); // exact
+    key += buf;
+  }
+  int64_t smem = (kBQ * (s.Dp + 8) + 2 * kBK * (s.Dp + 8) + kBK * (s.Dvq + 8)) * 2;
   std::string name = l.kernel(
       "attention", key, types, kThreads,
       [&](KernelBuilder &k, ArrayRef<Value> args, Value, Value) {
-        AttentionKernel(k, s, slots, args).emit();
+        AttentionKernel(k, passes, args).emit();
       });
   l.step(name, ids,
-         {static_cast<uint32_t>(s.nQT), static_cast<uint32_t>(s.Hq),
+         {static_cast<uint32_t>(s.nQT * s.dvSplit), static_cast<uint32_t>(s.Hq),
           static_cast<uint32_t>(s.B)},
          kThreads, static_cast<uint32_t>(smem));
+}
+
+LogicalResult emitAttention(GpuLaunch &l, StringRef dtype) {
+  if (dtype != "bf16" && dtype != "f16")
+    return l.error() << "the cuda attention kernel runs on tensor cores and "
+                        "takes bf16 or f16 q, k and v; got "
+                     << dtype << " (cast them, or compile for --target=cpu)";
+  const auto &L = l.launch();
+  if (!L.hooks.empty() &&
+      llvm::any_of(L.hooks, [](const std::string &h) { return !h.empty(); }))
+    return l.error() << "the cuda target does not compile attention mask or "
+                        "score regions yet; use the named mask terms and "
+                        "score modifications, or compile for --target=cpu";
+  AttnSpec s;
+  s.B = l.i(ATTUNE_ATTN_B);
+  s.Hq = l.i(ATTUNE_ATTN_HQ);
+  s.Hkv = l.i(ATTUNE_ATTN_HKV);
+  s.Lq = l.i(ATTUNE_ATTN_LQ);
+  s.Lk = l.i(ATTUNE_ATTN_LK);
+  s.D = l.i(ATTUNE_ATTN_D);
+  s.Dv = l.i(ATTUNE_ATTN_DV);
+  s.docBits = l.i(ATTUNE_ATTN_DOC_BITS);
+  if (failed(initGeometry(l, s, dtype)))
+    return failure();
+  s.scale = l.f(0);
+  int64_t maskLen = l.i(ATTUNE_ATTN_MASK_LEN);
+  int64_t scoreLen = l.i(ATTUNE_ATTN_SCORE_LEN);
+  s.maskInts.assign(L.ints.begin() + ATTUNE_ATTN_NUM_FIXED,
+                    L.ints.begin() + ATTUNE_ATTN_NUM_FIXED + maskLen);
+  std::string err;
+  if (!abi::decodeMask(s.maskInts.data(), maskLen, s.mask, err))
+    return l.error() << "internal: mask program rejected: " << err;
+
+  // Output-only launches with no work still need a step.
+  if (s.B == 0 || s.Hq == 0 || s.Lq == 0)
+    return emitNoop(l);
+
+  // Kernel arguments.
+  std::vector<int> ids = {l.buffer(0), l.buffer(1), l.buffer(2), l.buffer(3),
+                          l.buffer(4)};
+  AttnArgs slots;
+  // Score modifications.
+  const int64_t *sp = L.ints.data() + ATTUNE_ATTN_NUM_FIXED + maskLen;
+  if (scoreLen > 0) {
+    int64_t count = sp[0], pos = 1;
+    for (int64_t m = 0; m < count; ++m) {
+      AttnSpec::Mod mod{};
+      if (sp[pos] == ATTUNE_SCORE_ALIBI) {
+        int64_t first = sp[pos + 1], n = sp[pos + 2];
+        pos += 3;
+        mod.alibi = true;
+        std::vector<float> slopes(static_cast<size_t>(s.Hq));
+        for (int64_t hh = 0; hh < s.Hq; ++hh) {
+          double v;
+          if (n == 0)
+            v = ref::alibiSlopes(s.Hq)[static_cast<size_t>(hh)];
+          else
+            v = l.f(static_cast<size_t>(first + hh));
+          slopes[static_cast<size_t>(hh)] = static_cast<float>(v);
+        }
+        std::vector<uint8_t> bytes(slopes.size() * 4);
+        std::memcpy(bytes.data(), slopes.data(), bytes.size());
+        mod.slopesArg = static_cast<int>(ids.size());
+        ids.push_back(l.addConstant(DType::F32, bytes));
+      } else {
+        mod.alibi = false;
+        mod.cap = static_cast<float>(l.f(static_cast<size_t>(sp[pos + 1])));
+        pos += 2;
+      }
+      s.mods.push_back(mod);
+    }
+  }
+  if (failed(preparePass(l, s, slots, ids, l.buffer(5), l.buffer(6))))
+    return failure();
+  emitAttentionStep(l, {{&s, &slots}}, ids);
+  return success();
+}
+
+LogicalResult emitDilatedAttention(GpuLaunch &l, StringRef dtype) {
+  if (dtype != "bf16" && dtype != "f16")
+    return l.error() << "the cuda attention kernel runs on tensor cores and "
+                        "takes bf16 or f16 q, k and v; got "
+                     << dtype << " (cast them, or compile for --target=cpu)";
+  const auto &L = l.launch();
+  AttnSpec base;
+  base.B = l.i(ATTUNE_DIL_B);
+  base.Hq = l.i(ATTUNE_DIL_HQ);
+  base.Hkv = l.i(ATTUNE_DIL_HKV);
+  base.Lq = l.i(ATTUNE_DIL_LQ);
+  base.Lk = l.i(ATTUNE_DIL_LK);
+  base.D = l.i(ATTUNE_DIL_D);
+  base.Dv = l.i(ATTUNE_DIL_DV);
+  if (failed(initGeometry(l, base, dtype)))
+    return failure();
+  base.scale = l.f(0);
+  int64_t causal = l.i(ATTUNE_DIL_CAUSAL), nb = l.i(ATTUNE_DIL_NUM_BRANCHES);
+  if (nb < 1 || static_cast<int64_t>(L.ints.size()) != ATTUNE_DIL_NUM_FIXED + 2 * nb)
+    return l.error() << "internal: dilated_attention has " << L.ints.size()
+                     << " ints for " << nb << " branches";
+  if (base.B == 0 || base.Hq == 0 || base.Lq == 0)
+    return emitNoop(l);
+  std::vector<int> ids = {l.buffer(0), l.buffer(1), l.buffer(2), l.buffer(3),
+                          l.buffer(4)};
+  // Branch i is the attention of the DILATED mask term (segment w_i, rate
+  // r_i, offset h % r_i), and causal k <= q when asked; all branches feed
+  // one online softmax, which is LongNet's lse-weighted combination.
+  std::vector<AttnSpec> specs(static_cast<size_t>(nb), base);
+  std::vector<AttnArgs> slots(static_cast<size_t>(nb));
+  for (int64_t i = 0; i < nb; ++i) {
+    int64_t seg = l.i(ATTUNE_DIL_NUM_FIXED + i);
+    int64_t rate = l.i(ATTUNE_DIL_NUM_FIXED + nb + i);
+    AttnSpec &s = specs[static_cast<size_t>(i)];
+    std::vector<int64_t> dil = {ATTUNE_MASK_DILATED, seg, rate, -1};
+    if (causal)
+      s.maskInts = {ATTUNE_MASK_AND, 2, ATTUNE_MASK_CAUSAL, 0};
+    s.maskInts.insert(s.maskInts.end(), dil.begin(), dil.end());
+    std::string err;
+    if (!abi::decodeMask(s.maskInts.data(),
+                         static_cast<int64_t>(s.maskInts.size()), s.mask,
+                         err))
+      return l.error() << "dilated_attention branch " << i << " (segment "
+                       << seg << ", rate " << rate << "): " << err;
+    if (failed(preparePass(l, s, slots[static_cast<size_t>(i)], ids, -1, -1)))
+      return failure();
+  }
+  std::vector<std::pair<const AttnSpec *, const AttnArgs *>> passes;
+  for (int64_t i = 0; i < nb; ++i)
+    passes.push_back({&specs[static_cast<size_t>(i)],
+                      &slots[static_cast<size_t>(i)]});
+  emitAttentionStep(l, passes, ids);
   return success();
 }
 

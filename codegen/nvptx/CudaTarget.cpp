@@ -432,9 +432,11 @@ LogicalResult buildCudaCode(LoweredModule &lowered, const CudaOptions &options,
       nvptx::GpuLaunch gl(gpuModule, fn, i, op, desc.constants, kernelNames);
       std::string dtype;
       std::string family = familyOf(fn.launches[i].kernel, dtype);
-      LogicalResult r = family == "attention"
-                            ? nvptx::emitAttention(gl, dtype)
-                            : nvptx::emitElementwiseFamily(gl, family, dtype);
+      LogicalResult r =
+          family == "attention" ? nvptx::emitAttention(gl, dtype)
+          : family == "dilated_attention"
+              ? nvptx::emitDilatedAttention(gl, dtype)
+              : nvptx::emitElementwiseFamily(gl, family, dtype);
       if (failed(r))
         return failure();
     }

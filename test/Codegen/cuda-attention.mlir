@@ -22,9 +22,9 @@
 // PTX-DAG: cp.async.wait_group
 // PTX-DAG: ex2.approx.ftz.f32
 
-// Seven kernels (five attention, the two steps of the document mask's
+// Nine kernels (seven attention, the two steps of the document mask's
 // tile lists), none spilling.
-// SPILLS-COUNT-7: 0 bytes spill stores, 0 bytes spill loads
+// SPILLS-COUNT-9: 0 bytes spill stores, 0 bytes spill loads
 // SPILLS-NOT: bytes spill
 
 // INFO: targets: cuda
@@ -39,6 +39,13 @@
 // INFO: gpu attune_doc_ranges_
 // INFO-NEXT: gpu attune_doc_tiles_
 // INFO-NEXT: gpu attune_attention_{{[0-9a-f]+}} grid 5x4x2 block 128x1x1 smem 69632
+// A head dim of 256 splits the V columns over two CTAs per query tile.
+// INFO-LABEL: wide256(
+// INFO: gpu attune_attention_{{[0-9a-f]+}} grid 4x2x1 block 128x1x1 smem 118784
+// LongNet's branches are passes of one kernel over one softmax state.
+// INFO-LABEL: dilated64(
+// INFO: attune_cpu_dilated_attention_f16
+// INFO-NEXT: gpu attune_attention_{{[0-9a-f]+}} grid 4x8x1 block 128x1x1 smem 36864
 
 func.func @causal128(%q: tensor<2x4x1025x128xbf16>, %k: tensor<2x4x1025x128xbf16>, %v: tensor<2x4x1025x128xbf16>) -> (tensor<2x4x1025x128xbf16>, tensor<2x4x1025xf32>) {
   %o, %l = attune.attention %q, %k, %v {mask = #attune.causal} : (tensor<2x4x1025x128xbf16>, tensor<2x4x1025x128xbf16>, tensor<2x4x1025x128xbf16>) -> (tensor<2x4x1025x128xbf16>, tensor<2x4x1025xf32>)
@@ -64,4 +71,14 @@ func.func @document128(%q: tensor<2x4x300x128xbf16>, %ids: tensor<2x300xi32>) ->
 func.func @mods64(%q: tensor<1x4x113x64xbf16>) -> (tensor<1x4x113x64xbf16>, tensor<1x4x113xf32>) {
   %o, %l = attune.attention %q, %q, %q {mask = #attune.causal, score_mods = [#attune.softcap<5.000000e+01>, #attune.alibi]} : (tensor<1x4x113x64xbf16>, tensor<1x4x113x64xbf16>, tensor<1x4x113x64xbf16>) -> (tensor<1x4x113x64xbf16>, tensor<1x4x113xf32>)
   return %o, %l : tensor<1x4x113x64xbf16>, tensor<1x4x113xf32>
+}
+
+func.func @wide256(%q: tensor<1x2x100x256xbf16>) -> (tensor<1x2x100x256xbf16>, tensor<1x2x100xf32>) {
+  %o, %l = attune.attention %q, %q, %q {mask = #attune.causal} : (tensor<1x2x100x256xbf16>, tensor<1x2x100x256xbf16>, tensor<1x2x100x256xbf16>) -> (tensor<1x2x100x256xbf16>, tensor<1x2x100xf32>)
+  return %o, %l : tensor<1x2x100x256xbf16>, tensor<1x2x100xf32>
+}
+
+func.func @dilated64(%q: tensor<1x8x256x64xf16>, %k: tensor<1x8x256x64xf16>) -> (tensor<1x8x256x64xf16>, tensor<1x8x256xf32>) {
+  %o, %l = attune.dilated_attention %q, %k, %k {causal, rates = array<i64: 1, 2>, segments = array<i64: 64, 128>} : (tensor<1x8x256x64xf16>, tensor<1x8x256x64xf16>, tensor<1x8x256x64xf16>) -> (tensor<1x8x256x64xf16>, tensor<1x8x256xf32>)
+  return %o, %l : tensor<1x8x256x64xf16>, tensor<1x8x256xf32>
 }
