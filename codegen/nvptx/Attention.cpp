@@ -27,6 +27,7 @@
 #include "attune/Reference/Kernels.h"
 #include "attune/abi/BlockMap.h"
 #include "attune/abi/Families.h"
+#include "attune/abi/Philox4x32.h"
 
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 
@@ -74,6 +75,11 @@ struct AttnSpec {
     int slopesArg = -1;
   };
   std::vector<Mod> mods;
+  /// Reformer LSH in sorted order (B = batch * heads * rounds, one head):
+  /// query i may see key j of chunk(i) or the chunk before it (chunk 0: the
+  /// last), with pos[j] <= pos[i] when causal, and not itself unless alone.
+  bool lsh = false, lshCausal = false;
+  int64_t lshChunk = 0;
 };
 
 /// Kernel argument slots (indices into the kernel's memref args).
@@ -81,6 +87,7 @@ struct AttnArgs {
   int q = 0, k = 1, v = 2, out = 3, lse = 4;
   int qdoc = -1, kdoc = -1;
   int rowptr = -1, entries = -1, dyn = -1;
+  int lshPos = -1, lshAlone = -1;
   std::map<int64_t, int> nodeTable; // mask node -> its table arg
 };
 
@@ -202,8 +209,7 @@ struct MaskEmitter {
       int64_t n = std::max(s.Lq, s.Lk);
       auto flag = [&](Value p) {
         Value pc = k.mins(p, k.idx(n - 1));
-        return k.ne(k.load(t, pc), k.b.create<arith::ConstantIntOp>(
-                                       k.loc, 0, 8));
+        return k.ne(k.load(t, pc), arith::ConstantIntOp::create(k.b, k.loc, 0, 8));
       };
       return k.ori(flag(q), flag(kk));
     }
@@ -214,7 +220,7 @@ struct MaskEmitter {
       Value kb = k.mins(k.divu(kk, k.idx(nd.b)), k.idx(nd.e - 1));
       Value at = k.add(k.mul(k.add(k.mul(hh, k.idx(nd.d)), qb), k.idx(nd.e)),
                        kb);
-      return k.ne(k.load(t, at), k.b.create<arith::ConstantIntOp>(k.loc, 0, 8));
+      return k.ne(k.load(t, at), arith::ConstantIntOp::create(k.b, k.loc, 0, 8));
     }
     case ATTUNE_MASK_STRIDED:
       return k.eq(k.rems(k.sub(q, kk), k.idx(nd.a)), k.idx(0));
@@ -258,6 +264,26 @@ struct StaticLists {
 /// non-empty under `full` and records both classes.
 StaticLists buildStaticLists(const AttnSpec &s) {
   StaticLists out;
+  if (s.lsh) {
+    int64_t cs = s.lshChunk, nC = (s.Lq + cs - 1) / cs;
+    out.rowptr.push_back(0);
+    for (int64_t qt = 0; qt < s.nQT; ++qt) {
+      std::vector<bool> touched(static_cast<size_t>(s.nKT), false);
+      int64_t q0 = qt * kBQ, q1 = std::min(s.Lq, q0 + kBQ);
+      for (int64_t c = q0 / cs; c <= (q1 - 1) / cs; ++c)
+        for (int64_t ch : {c, c == 0 ? nC - 1 : c - 1}) {
+          int64_t k0 = ch * cs, k1 = std::min(s.Lk, k0 + cs);
+          for (int64_t kt = k0 / kBK; kt <= (k1 - 1) / kBK; ++kt)
+            touched[static_cast<size_t>(kt)] = true;
+        }
+      for (int64_t kt = 0; kt < s.nKT; ++kt)
+        if (touched[static_cast<size_t>(kt)])
+          out.entries.push_back(static_cast<int32_t>(kt) |
+                                (ATTUNE_TILE_PARTIAL << kClassShift));
+      out.rowptr.push_back(static_cast<int32_t>(out.entries.size()));
+    }
+    return out;
+  }
   bool docs = s.docBits != 0;
   std::vector<int64_t> zq(static_cast<size_t>(std::max<int64_t>(s.Lq, 1)), 0),
       zk(static_cast<size_t>(std::max<int64_t>(s.Lk, 1)), 0),
@@ -339,6 +365,7 @@ private:
   std::pair<Value, Value> entryAt(Value e, Value listBase);
   SmallVector<Value> scores(ArrayRef<Value> S, Value kt, Value cls);
   SmallVector<Value> runPass(ArrayRef<Value> state);
+  Value lshAllowed(Value q, Value kk);
 
   SmallVector<Value> pendingTokens;
 };
@@ -416,13 +443,14 @@ std::pair<Value, Value> AttentionKernel::entryAt(Value e, Value listBase) {
   const AttnArgs &slots = *ap;
   switch (s.source) {
   case kAllTiles:
-    return {e, k.idx(s.mask.empty() ? ATTUNE_TILE_FULL : ATTUNE_TILE_PARTIAL)};
+    return {e, k.idx(s.mask.empty() && !s.lsh ? ATTUNE_TILE_FULL
+                                              : ATTUNE_TILE_PARTIAL)};
   case kStaticList:
   case kDynamicList: {
     Value list = args[s.source == kStaticList ? slots.entries : slots.dyn];
     Value ent = k.toIndex(k.load(list, k.add(listBase, e)));
     Value kt = k.andi(ent, k.idx((1 << kClassShift) - 1));
-    Value cls = k.andi(k.b.create<arith::ShRUIOp>(k.loc, ent,
+    Value cls = k.andi(arith::ShRUIOp::create(k.b, k.loc, ent,
                                                    k.idx(kClassShift)),
                        k.idx(3));
     return {kt, cls};
@@ -473,10 +501,11 @@ SmallVector<Value> AttentionKernel::scores(ArrayRef<Value> S, Value kt,
       v = k.fmul(v, k.cf32(kLog2e));
   }
   bool ragged = s.Lk % kBK != 0;
-  if (s.mask.empty() && !ragged)
+  bool masked = !s.mask.empty() || s.lsh;
+  if (!masked && !ragged)
     return x;
-  Value need = s.mask.empty() ? k.cbool(false)
-                              : k.eq(cls, k.idx(ATTUNE_TILE_PARTIAL));
+  Value need = !masked ? k.cbool(false)
+                       : k.eq(cls, k.idx(ATTUNE_TILE_PARTIAL));
   if (ragged)
     need = k.ori(need, k.eq(kt, k.idx(s.nKT - 1)));
   SmallVector<Type> types(x.size(), k.f32());
@@ -494,6 +523,8 @@ SmallVector<Value> AttentionKernel::scores(ArrayRef<Value> S, Value kt,
               Value ok = k.lt(kk, k.idx(s.Lk));
               if (!s.mask.empty())
                 ok = k.andi(ok, me.node(0, q, kk));
+              if (s.lsh)
+                ok = k.andi(ok, lshAllowed(q, kk));
               Value &v = y[j * 4 + half * 2 + e2];
               v = k.select(ok, v, ninf);
             }
@@ -641,6 +672,28 @@ void AttentionKernel::emit() {
       });
     });
   }
+}
+
+/// The LSH chunk pattern in sorted order (AttnSpec::lsh).
+Value AttentionKernel::lshAllowed(Value q, Value kk) {
+  const AttnSpec &s = *sp;
+  const AttnArgs &slots = *ap;
+  int64_t nC = (s.Lq + s.lshChunk - 1) / s.lshChunk;
+  Value cs = k.idx(s.lshChunk);
+  Value qc = k.divu(q, cs), kc = k.divu(kk, cs);
+  Value prev = k.select(k.eq(qc, k.idx(0)), k.idx(nC - 1),
+                        k.sub(qc, k.idx(1)));
+  Value ok = k.ori(k.eq(kc, qc), k.eq(kc, prev));
+  Value row = k.mul(b, k.idx(s.Lq));
+  Value qs = k.mins(q, k.idx(s.Lq - 1)), ks = k.mins(kk, k.idx(s.Lk - 1));
+  if (s.lshCausal) {
+    Value pq = k.load(args[slots.lshPos], k.add(row, qs));
+    Value pk = k.load(args[slots.lshPos], k.add(row, ks));
+    ok = k.andi(ok, k.cmpi(arith::CmpIPredicate::sle, pk, pq));
+  }
+  Value alone = k.ne(k.load(args[slots.lshAlone], k.add(row, qs)),
+                     arith::ConstantIntOp::create(k.b, k.loc, 0, 8));
+  return k.andi(ok, k.ori(k.ne(q, kk), alone));
 }
 
 SmallVector<Value> AttentionKernel::runPass(ArrayRef<Value> state) {
@@ -865,8 +918,8 @@ void emitDocumentSteps(GpuLaunch &l, const AttnSpec &s, int qdoc, int kdoc,
               [&](Value e, ValueRange it) -> SmallVector<Value> {
                 Value ent = k.load(a[3], e);
                 Value kt = k.toIndex(k.andi(ent, k.ci32((1 << kClassShift) - 1)));
-                Value cf = k.andi(k.b.create<arith::ShRUIOp>(k.loc, ent, k.ci32(kClassShift)), k.ci32(3));
-                Value ce = k.andi(k.b.create<arith::ShRUIOp>(k.loc, ent, k.ci32(kEmptyShift)), k.ci32(3));
+                Value cf = k.andi(arith::ShRUIOp::create(k.b, k.loc, ent, k.ci32(kClassShift)), k.ci32(3));
+                Value ce = k.andi(arith::ShRUIOp::create(k.b, k.loc, ent, k.ci32(kEmptyShift)), k.ci32(3));
                 Value ka = k.mul(k.add(k.mul(bb, k.idx(s.nKT)), kt), k.idx(2));
                 Value kmin = k.load(a[1], ka), kmax = k.load(a[1], k.add(ka, k.idx(1)));
                 Value full = k.andi(k.andi(k.eq(qmin, qmax), k.eq(kmin, kmax)),
@@ -954,7 +1007,7 @@ LogicalResult preparePass(GpuLaunch &l, AttnSpec &s, AttnArgs &slots,
     }
   }
   // Tile lists.
-  if (!s.mask.empty()) {
+  if (!s.mask.empty() || s.lsh) {
     s.layers = dependsOnHead(s.mask) ? s.Hq : 1;
     if (s.layers * s.nQT * s.nKT <= kMaxListEntries) {
       StaticLists lists = buildStaticLists(s);
@@ -1141,6 +1194,335 @@ LogicalResult emitDilatedAttention(GpuLaunch &l, StringRef dtype) {
     passes.push_back({&specs[static_cast<size_t>(i)],
                       &slots[static_cast<size_t>(i)]});
   emitAttentionStep(l, passes, ids);
+  return success();
+}
+
+
+/// f64 arithmetic with an explicit rounding mode: ptxas never contracts it
+/// into FMAs, so hashes match the reference's (no contraction) bit for bit.
+static Value f64Op(KernelBuilder &k, const char *op, Value x, Value y) {
+  std::string asmStr = std::string(op) + ".rn.f64 $0, $1, $2;";
+  return LLVM::InlineAsmOp::create(
+             k.b, k.loc, k.b.getF64Type(), ValueRange{x, y}, asmStr,
+             "=d,d,d", /*has_side_effects=*/false, /*is_align_stack=*/false,
+             LLVM::TailCallKind::None,
+             LLVM::AsmDialectAttr::get(k.b.getContext(),
+                                       LLVM::AsmDialect::AD_ATT),
+             ArrayAttr())
+      .getResult(0);
+}
+
+LogicalResult emitLshAttention(GpuLaunch &l, StringRef dtype) {
+  if (dtype != "bf16" && dtype != "f16")
+    return l.error() << "the cuda attention kernel runs on tensor cores and "
+                        "takes bf16 or f16 inputs; got "
+                     << dtype << " (cast them, or compile for --target=cpu)";
+  const int64_t B = l.i(ATTUNE_LSH_B), H = l.i(ATTUNE_LSH_H),
+                L = l.i(ATTUNE_LSH_L), D = l.i(ATTUNE_LSH_D),
+                Dv = l.i(ATTUNE_LSH_DV), nb = l.i(ATTUNE_LSH_NUM_BUCKETS),
+                R = l.i(ATTUNE_LSH_NUM_ROUNDS), cs = l.i(ATTUNE_LSH_CHUNK),
+                causal = l.i(ATTUNE_LSH_CAUSAL);
+  const uint64_t seed = static_cast<uint64_t>(l.i(ATTUNE_LSH_SEED));
+  const int64_t half = nb / 2, BH = B * H, S = BH * R;
+  if (BH == 0 || L == 0 || R == 0)
+    return emitNoop(l);
+  if (cs <= 0 || nb < 1 || (nb > 1 && nb % 2))
+    return l.error() << "internal: lsh_attention chunk " << cs << ", buckets "
+                     << nb;
+  int x = l.buffer(0), v = l.buffer(1), out = l.buffer(2), lse = l.buffer(3),
+      rotBuf = l.buffer(4);
+  DType T = l.value(x).dtype;
+  const unsigned kT = 128;
+  std::string key = l.launch().kernel;
+  for (int64_t i : l.launch().ints)
+    key += "," + std::to_string(i);
+
+  // Rotations as f64: the given tensor, or the seed's Philox normals (known
+  // now, so they are a constant).
+  int rot = -1;
+  if (nb > 1 && rotBuf < 0) {
+    std::vector<double> r(static_cast<size_t>(R * D * half));
+    for (int64_t rr = 0; rr < R; ++rr)
+      for (int64_t i = 0; i < D * half; ++i)
+        r[static_cast<size_t>(rr * D * half + i)] = abi::philoxNormal(
+            seed, static_cast<uint32_t>(rr), static_cast<uint64_t>(i));
+    std::vector<uint8_t> bytes(r.size() * 8);
+    std::memcpy(bytes.data(), r.data(), bytes.size());
+    rot = l.addConstant(DType::F64, bytes);
+  } else if (nb > 1) {
+    rot = rotBuf;
+  }
+
+  // 1. Unit keys and buckets of every round, one thread per (bh, position).
+  int kn = l.addScratch(T, BH * L * std::max<int64_t>(D, 1));
+  int bucket = l.addScratch(DType::I32, S * L);
+  {
+    std::vector<int> ids = {x, kn, bucket};
+    if (rot >= 0)
+      ids.push_back(rot);
+    std::vector<MemRefType> types;
+    for (int id : ids)
+      types.push_back(l.memrefOf(id));
+    int64_t n = BH * L;
+    std::string name = l.kernel(
+        "lsh_hash", key + (rot == rotBuf ? "|given" : "|seed"), types, kT,
+        [&](KernelBuilder &k, ArrayRef<Value> a, Value, Value) {
+          gridStride(k, n, kT, [&](Value i) {
+            Value bh = k.divu(i, k.idx(L)), pos = k.remu(i, k.idx(L));
+            Value rowBase = k.mul(i, k.idx(D));
+            Value ss = k.forLoop(k.idx(0), k.idx(D), k.idx(1),
+                                 ValueRange{k.cf32(0.0)},
+                                 [&](Value d, ValueRange it)
+                                     -> SmallVector<Value> {
+                                   Value xv = k.loadF(a[0], k.add(rowBase, d));
+                                   return {k.fadd(it[0], k.fmul(xv, xv))};
+                                 })[0];
+            Value norm = math::SqrtOp::create(k.b, k.loc, ss);
+            Value zero = k.cmpf(arith::CmpFPredicate::OEQ, norm, k.cf32(0.0));
+            k.forLoop(k.idx(0), k.idx(D), k.idx(1), [&](Value d) {
+              Value xv = k.loadF(a[0], k.add(rowBase, d));
+              k.storeF(k.select(zero, k.cf32(0.0), k.fdiv(xv, norm)), a[1],
+                       k.add(rowBase, d));
+            });
+            for (int64_t r = 0; r < R; ++r) {
+              Value bk = k.idx(0);
+              if (nb > 1) {
+                Type f64 = k.b.getF64Type();
+                Value ninf = arith::ConstantOp::create(
+                    k.b, k.loc, f64, k.b.getF64FloatAttr(-INFINITY));
+                Value zero64 = arith::ConstantOp::create(
+                    k.b, k.loc, f64, k.b.getF64FloatAttr(0.0));
+                // Best of +proj (indices 0..half) and of -proj, first
+                // maximum winning in each; +proj wins ties.
+                auto best = k.forLoop(
+                    k.idx(0), k.idx(half), k.idx(1),
+                    ValueRange{ninf, k.idx(0), ninf, k.idx(0)},
+                    [&](Value j, ValueRange it) -> SmallVector<Value> {
+                      Value proj = k.forLoop(
+                          k.idx(0), k.idx(D), k.idx(1), ValueRange{zero64},
+                          [&](Value d, ValueRange acc) -> SmallVector<Value> {
+                            Value xd = arith::ExtFOp::create(
+                                k.b, k.loc, f64,
+                                k.loadF(a[0], k.add(rowBase, d)));
+                            Value ri = k.add(
+                                k.mul(k.add(k.mul(k.idx(r), k.idx(D)), d),
+                                      k.idx(half)),
+                                j);
+                            Value rv = k.load(a[3], ri);
+                            if (!rv.getType().isF64())
+                              rv = arith::ExtFOp::create(k.b, k.loc, f64,
+                                                         k.toF32(rv));
+                            return {f64Op(k, "add", acc[0],
+                                          f64Op(k, "mul", xd, rv))};
+                          })[0];
+                      Value neg = arith::NegFOp::create(k.b, k.loc, proj);
+                      Value up = k.cmpf(arith::CmpFPredicate::OGT, proj, it[0]);
+                      Value un = k.cmpf(arith::CmpFPredicate::OGT, neg, it[2]);
+                      return {k.select(up, proj, it[0]),
+                              k.select(up, j, it[1]),
+                              k.select(un, neg, it[2]),
+                              k.select(un, j, it[3])};
+                    });
+                Value negWins =
+                    k.cmpf(arith::CmpFPredicate::OGT, best[2], best[0]);
+                bk = k.select(negWins, k.add(best[3], k.idx(half)), best[1]);
+              }
+              Value seg = k.add(k.mul(bh, k.idx(R)), k.idx(r));
+              k.store(k.toI32(bk), a[2], k.add(k.mul(seg, k.idx(L)), pos));
+            }
+          });
+        });
+    l.step(name, ids, gridFor(n, kT), kT);
+  }
+
+  // 2. Stable counting sort by bucket per (bh, round), the inverse
+  //    permutation, and whether each sorted query is alone.
+  const int64_t nC = (L + cs - 1) / cs;
+  int counts = l.addScratch(DType::I32, S * (nb + 1));
+  int order = l.addScratch(DType::I32, S * L);
+  int inv = l.addScratch(DType::I32, S * L);
+  int cmin = l.addScratch(DType::I32, S * nC);
+  int alone = l.addScratch(DType::U8, S * L);
+  {
+    std::vector<int> ids = {bucket, counts, order, inv, cmin, alone};
+    std::vector<MemRefType> types;
+    for (int id : ids)
+      types.push_back(l.memrefOf(id));
+    std::string name = l.kernel(
+        "lsh_sort", key, types, 32,
+        [&](KernelBuilder &k, ArrayRef<Value> a, Value, Value) {
+          gridStride(k, S, 32, [&](Value seg) {
+            Value cb = k.mul(seg, k.idx(nb + 1)), lb = k.mul(seg, k.idx(L));
+            Value c0 = k.ci32(0), c1 = k.ci32(1);
+            k.forLoop(k.idx(0), k.idx(nb + 1), k.idx(1),
+                      [&](Value j) { k.store(c0, a[1], k.add(cb, j)); });
+            k.forLoop(k.idx(0), k.idx(L), k.idx(1), [&](Value i) {
+              Value at = k.add(k.add(cb, k.toIndex(k.load(a[0], k.add(lb, i)))),
+                               k.idx(1));
+              k.store(k.add(k.load(a[1], at), c1), a[1], at);
+            });
+            k.forLoop(k.idx(0), k.idx(nb), k.idx(1), [&](Value j) {
+              Value at = k.add(cb, j);
+              Value nx = k.add(at, k.idx(1));
+              k.store(k.add(k.load(a[1], nx), k.load(a[1], at)), a[1], nx);
+            });
+            k.forLoop(k.idx(0), k.idx(L), k.idx(1), [&](Value i) {
+              Value at = k.add(cb, k.toIndex(k.load(a[0], k.add(lb, i))));
+              Value slot = k.load(a[1], at);
+              k.store(k.add(slot, c1), a[1], at);
+              k.store(k.toI32(i), a[2], k.add(lb, k.toIndex(slot)));
+              k.store(slot, a[3], k.add(lb, i));
+            });
+            // Smallest position of each chunk.
+            Value chb = k.mul(seg, k.idx(nC));
+            k.forLoop(k.idx(0), k.idx(nC), k.idx(1), [&](Value c) {
+              Value lo = k.mul(c, k.idx(cs));
+              Value hi = k.mins(k.add(lo, k.idx(cs)), k.idx(L));
+              Value m = k.forLoop(lo, hi, k.idx(1),
+                                  ValueRange{k.ci32(INT32_MAX)},
+                                  [&](Value i, ValueRange it)
+                                      -> SmallVector<Value> {
+                                    return {k.mins(it[0],
+                                                   k.load(a[2], k.add(lb, i)))};
+                                  })[0];
+              k.store(m, a[4], k.add(chb, c));
+            });
+            k.forLoop(k.idx(0), k.idx(L), k.idx(1), [&](Value i) {
+              Value c = k.divu(i, k.idx(cs));
+              Value prev = k.select(k.eq(c, k.idx(0)), k.idx(nC - 1),
+                                    k.sub(c, k.idx(1)));
+              Value isAlone;
+              if (causal) {
+                Value m = k.mins(k.load(a[4], k.add(chb, c)),
+                                 k.load(a[4], k.add(chb, prev)));
+                isAlone = k.eq(k.load(a[2], k.add(lb, i)), m);
+              } else {
+                // The key set is the chunk and the previous one.
+                Value lo = k.mul(c, k.idx(cs));
+                Value size = k.sub(k.mins(k.add(lo, k.idx(cs)), k.idx(L)), lo);
+                Value plo = k.mul(prev, k.idx(cs));
+                Value psize =
+                    k.sub(k.mins(k.add(plo, k.idx(cs)), k.idx(L)), plo);
+                size = k.add(size, k.select(k.ne(prev, c), psize, k.idx(0)));
+                isAlone = k.eq(size, k.idx(1));
+              }
+              k.store(arith::ExtUIOp::create(k.b, k.loc, k.b.getI8Type(),
+                                             isAlone),
+                      a[5], k.add(lb, i));
+            });
+          });
+        });
+    l.step(name, ids, gridFor(S, 32), 32);
+  }
+
+  // 3. Queries, unit keys and values in sorted order.
+  int qs = l.addScratch(T, S * L * std::max<int64_t>(D, 1));
+  int ks = l.addScratch(T, S * L * std::max<int64_t>(D, 1));
+  int vs = l.addScratch(T, S * L * std::max<int64_t>(Dv, 1));
+  {
+    std::vector<int> ids = {x, kn, v, order, qs, ks, vs};
+    std::vector<MemRefType> types;
+    for (int id : ids)
+      types.push_back(l.memrefOf(id));
+    int64_t n = S * L;
+    std::string name = l.kernel(
+        "lsh_gather", key, types, kT,
+        [&](KernelBuilder &k, ArrayRef<Value> a, Value, Value) {
+          gridStride(k, n, kT, [&](Value i) {
+            Value seg = k.divu(i, k.idx(L));
+            Value bh = k.divu(seg, k.idx(R));
+            Value src = k.add(k.mul(bh, k.idx(L)), k.toIndex(k.load(a[3], i)));
+            k.forLoop(k.idx(0), k.idx(D), k.idx(1), [&](Value d) {
+              Value from = k.add(k.mul(src, k.idx(D)), d);
+              Value to = k.add(k.mul(i, k.idx(D)), d);
+              k.store(k.load(a[0], from), a[4], to);
+              k.store(k.load(a[1], from), a[5], to);
+            });
+            k.forLoop(k.idx(0), k.idx(Dv), k.idx(1), [&](Value d) {
+              k.store(k.load(a[2], k.add(k.mul(src, k.idx(Dv)), d)), a[6],
+                      k.add(k.mul(i, k.idx(Dv)), d));
+            });
+          });
+        });
+    l.step(name, ids, gridFor(n, kT), kT);
+  }
+
+  // 4. Chunked attention of every (bh, round) in sorted order, f32 out.
+  int outS = l.addScratch(DType::F32, S * L * std::max<int64_t>(Dv, 1));
+  int lseS = l.addScratch(DType::F32, S * L);
+  AttnSpec s;
+  s.B = S;
+  s.Hq = s.Hkv = 1;
+  s.Lq = s.Lk = L;
+  s.D = D;
+  s.Dv = Dv;
+  if (failed(initGeometry(l, s, dtype)))
+    return failure();
+  s.scale = l.f(0);
+  s.lsh = true;
+  s.lshCausal = causal != 0;
+  s.lshChunk = cs;
+  std::vector<int> ids = {qs, ks, vs, outS, lseS};
+  AttnArgs slots;
+  slots.lshPos = static_cast<int>(ids.size());
+  ids.push_back(order);
+  slots.lshAlone = static_cast<int>(ids.size());
+  ids.push_back(alone);
+  if (failed(preparePass(l, s, slots, ids, -1, -1)))
+    return failure();
+  emitAttentionStep(l, {{&s, &slots}}, ids);
+
+  // 5. Unsort and combine the rounds by their lse.
+  {
+    std::vector<int> ids2 = {outS, lseS, inv, out, lse};
+    std::vector<MemRefType> types;
+    for (int id : ids2)
+      types.push_back(l.memrefOf(id));
+    int64_t n = BH * L;
+    std::string name = l.kernel(
+        "lsh_combine", key, types, kT,
+        [&](KernelBuilder &k, ArrayRef<Value> a, Value, Value) {
+          gridStride(k, n, kT, [&](Value i) {
+            Value bh = k.divu(i, k.idx(L)), pos = k.remu(i, k.idx(L));
+            auto rowOf = [&](int64_t r) {
+              Value seg = k.add(k.mul(bh, k.idx(R)), k.idx(r));
+              Value si = k.toIndex(
+                  k.load(a[2], k.add(k.mul(seg, k.idx(L)), pos)));
+              return k.add(k.mul(seg, k.idx(L)), si);
+            };
+            Value m = k.cf32(-INFINITY);
+            for (int64_t r = 0; r < R; ++r)
+              m = k.fmax(m, k.load(a[1], rowOf(r)));
+            Value isInf = k.cmpf(arith::CmpFPredicate::OEQ, m,
+                                 k.cf32(-INFINITY));
+            Value safe = k.select(isInf, k.cf32(0.0), m);
+            SmallVector<Value> w;
+            Value den = k.cf32(0.0);
+            for (int64_t r = 0; r < R; ++r) {
+              w.push_back(math::ExpOp::create(
+                  k.b, k.loc, k.fsub(k.load(a[1], rowOf(r)), safe)));
+              den = k.fadd(den, w.back());
+            }
+            Value pos0 = k.cmpf(arith::CmpFPredicate::OGT, den, k.cf32(0.0));
+            Value inv0 = k.select(pos0, k.fdiv(k.cf32(1.0), den), k.cf32(0.0));
+            k.forLoop(k.idx(0), k.idx(Dv), k.idx(1), [&](Value d) {
+              Value acc = k.cf32(0.0);
+              for (int64_t r = 0; r < R; ++r)
+                acc = k.fadd(acc, k.fmul(w[static_cast<size_t>(r)],
+                                         k.load(a[0], k.add(k.mul(rowOf(r),
+                                                                  k.idx(Dv)),
+                                                            d))));
+              k.storeF(k.fmul(acc, inv0), a[3],
+                       k.add(k.mul(i, k.idx(Dv)), d));
+            });
+            Value l = k.fadd(safe, math::LogOp::create(k.b, k.loc, den));
+            l = k.select(pos0, l, k.cf32(-INFINITY));
+            Value nan = k.cmpf(arith::CmpFPredicate::UNO, den, den);
+            k.store(k.select(nan, k.cf32(NAN), l), a[4], i);
+          });
+        });
+    l.step(name, ids2, gridFor(n, kT), kT);
+  }
   return success();
 }
 

@@ -436,6 +436,8 @@ LogicalResult buildCudaCode(LoweredModule &lowered, const CudaOptions &options,
           family == "attention" ? nvptx::emitAttention(gl, dtype)
           : family == "dilated_attention"
               ? nvptx::emitDilatedAttention(gl, dtype)
+          : family == "lsh_attention"
+              ? nvptx::emitLshAttention(gl, dtype)
               : nvptx::emitElementwiseFamily(gl, family, dtype);
       if (failed(r))
         return failure();

@@ -13,6 +13,8 @@
 // PTX-DAG: .visible .entry attune_attention_
 // PTX-DAG: .visible .entry attune_doc_ranges_
 // PTX-DAG: .visible .entry attune_doc_tiles_
+// PTX-DAG: .visible .entry attune_lsh_sort_
+// PTX-DAG: add.rn.f64
 // PTX-DAG: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // PTX-DAG: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // PTX-DAG: ldmatrix.sync.aligned.m8n8.x4.shared.b16
@@ -22,9 +24,9 @@
 // PTX-DAG: cp.async.wait_group
 // PTX-DAG: ex2.approx.ftz.f32
 
-// Nine kernels (seven attention, the two steps of the document mask's
-// tile lists), none spilling.
-// SPILLS-COUNT-9: 0 bytes spill stores, 0 bytes spill loads
+// Fourteen kernels (eight attention, the two steps of the document mask's
+// tile lists, LSH's hash, sort, gather and combine), none spilling.
+// SPILLS-COUNT-14: 0 bytes spill stores, 0 bytes spill loads
 // SPILLS-NOT: bytes spill
 
 // INFO: targets: cuda
@@ -46,6 +48,12 @@
 // INFO-LABEL: dilated64(
 // INFO: attune_cpu_dilated_attention_f16
 // INFO-NEXT: gpu attune_attention_{{[0-9a-f]+}} grid 4x8x1 block 128x1x1 smem 36864
+// INFO-LABEL: lsh64(
+// INFO: gpu attune_lsh_hash_
+// INFO-NEXT: gpu attune_lsh_sort_
+// INFO-NEXT: gpu attune_lsh_gather_
+// INFO-NEXT: gpu attune_attention_{{[0-9a-f]+}} grid 4x1x8 block 128x1x1 smem 36864
+// INFO-NEXT: gpu attune_lsh_combine_
 
 func.func @causal128(%q: tensor<2x4x1025x128xbf16>, %k: tensor<2x4x1025x128xbf16>, %v: tensor<2x4x1025x128xbf16>) -> (tensor<2x4x1025x128xbf16>, tensor<2x4x1025xf32>) {
   %o, %l = attune.attention %q, %k, %v {mask = #attune.causal} : (tensor<2x4x1025x128xbf16>, tensor<2x4x1025x128xbf16>, tensor<2x4x1025x128xbf16>) -> (tensor<2x4x1025x128xbf16>, tensor<2x4x1025xf32>)
@@ -81,4 +89,11 @@ func.func @wide256(%q: tensor<1x2x100x256xbf16>) -> (tensor<1x2x100x256xbf16>, t
 func.func @dilated64(%q: tensor<1x8x256x64xf16>, %k: tensor<1x8x256x64xf16>) -> (tensor<1x8x256x64xf16>, tensor<1x8x256xf32>) {
   %o, %l = attune.dilated_attention %q, %k, %k {causal, rates = array<i64: 1, 2>, segments = array<i64: 64, 128>} : (tensor<1x8x256x64xf16>, tensor<1x8x256x64xf16>, tensor<1x8x256x64xf16>) -> (tensor<1x8x256x64xf16>, tensor<1x8x256xf32>)
   return %o, %l : tensor<1x8x256x64xf16>, tensor<1x8x256xf32>
+}
+
+// Reformer LSH: hash (f64, no contraction), counting sort per round, gather,
+// the attention kernel over the chunk pattern, unsort and combine by lse.
+func.func @lsh64(%qk: tensor<1x4x239x64xbf16>, %v: tensor<1x4x239x64xbf16>) -> (tensor<1x4x239x64xbf16>, tensor<1x4x239xf32>) {
+  %o, %l = attune.lsh_attention %qk, %v {causal, chunk_size = 32 : i64, num_buckets = 8 : i64, num_rounds = 2 : i64, seed = 42 : i64} : (tensor<1x4x239x64xbf16>, tensor<1x4x239x64xbf16>) -> (tensor<1x4x239x64xbf16>, tensor<1x4x239xf32>)
+  return %o, %l : tensor<1x4x239x64xbf16>, tensor<1x4x239xf32>
 }
