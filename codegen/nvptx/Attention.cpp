@@ -29,7 +29,11 @@
 #include "attune/abi/Families.h"
 #include "attune/abi/Philox4x32.h"
 
+#include "attune/Dialect/Attune/AttuneOps.h"
+
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
 
 #include <cmath>
 #include <cstdio>
@@ -80,6 +84,10 @@ struct AttnSpec {
   /// last), with pos[j] <= pos[i] when causal, and not itself unless alone.
   bool lsh = false, lshCausal = false;
   int64_t lshChunk = 0;
+  /// FlexAttention-style regions of the op (null when absent), evaluated
+  /// per element: the mask region on every tile, the score region after
+  /// the named score modifications.
+  Region *maskFn = nullptr, *scoreFn = nullptr;
 };
 
 /// Kernel argument slots (indices into the kernel's memref args).
@@ -88,6 +96,8 @@ struct AttnArgs {
   int qdoc = -1, kdoc = -1;
   int rowptr = -1, entries = -1, dyn = -1;
   int lshPos = -1, lshAlone = -1;
+  /// Kernel arg of each outer tensor the regions read (tensor.extract).
+  llvm::DenseMap<Value, int> captures;
   std::map<int64_t, int> nodeTable; // mask node -> its table arg
 };
 
@@ -324,6 +334,69 @@ std::vector<uint8_t> bytesOf(const std::vector<int32_t> &v) {
 // The attention kernel
 //===----------------------------------------------------------------------===//
 
+/// Outer tensors the regions read, in the order attune-compile's hooks
+/// list them (Hooks.cpp): mask region first, top-level tensor.extract ops
+/// in order of appearance.
+SmallVector<Value> regionCaptures(Region *maskFn, Region *scoreFn) {
+  SmallVector<Value> out;
+  for (Region *r : {maskFn, scoreFn}) {
+    if (!r || r->empty())
+      continue;
+    for (Operation &op : r->front().without_terminator())
+      if (auto ex = dyn_cast<tensor::ExtractOp>(&op))
+        if (!r->isAncestor(ex.getTensor().getParentRegion()) &&
+            !llvm::is_contained(out, ex.getTensor()))
+          out.push_back(ex.getTensor());
+  }
+  return out;
+}
+
+/// Inlines `region` for one element: block arguments are `argValues`;
+/// outer tensors read through their capture memrefs with indices clamped
+/// into the tensor; outer scalar constants are cloned.
+Value inlineRegion(KernelBuilder &k, Region &region, ArrayRef<Value> argValues,
+                   const llvm::DenseMap<Value, int> &captures,
+                   ArrayRef<Value> args) {
+  Block &body = region.front();
+  IRMapping map;
+  for (auto [a, v] : llvm::zip(body.getArguments(), argValues))
+    map.map(a, v);
+  for (Operation &op : body.without_terminator()) {
+    // Outer scalars (constants) the op reads.
+    op.walk([&](Operation *inner) {
+      for (Value v : inner->getOperands()) {
+        if (map.contains(v) || region.isAncestor(v.getParentRegion()) ||
+            isa<RankedTensorType>(v.getType()))
+          continue;
+        if (Operation *def = v.getDefiningOp())
+          map.map(v, k.b.clone(*def)->getResult(0));
+      }
+    });
+    auto ex = dyn_cast<tensor::ExtractOp>(&op);
+    if (!ex || region.isAncestor(ex.getTensor().getParentRegion())) {
+      k.b.clone(op, map);
+      continue;
+    }
+    auto type = cast<RankedTensorType>(ex.getTensor().getType());
+    Value mem = args[captures.lookup(ex.getTensor())];
+    Value lin = k.idx(0);
+    for (auto [d, idx] : llvm::enumerate(ex.getIndices())) {
+      Value i = map.lookupOrDefault(idx);
+      int64_t dim = type.getDimSize(d);
+      i = arith::MinUIOp::create(k.b, k.loc, i, k.idx(dim - 1));
+      lin = k.add(k.mul(lin, k.idx(dim)), i);
+    }
+    Value v = k.load(mem, lin);
+    Type elem = type.getElementType();
+    if (elem.isInteger(1))
+      v = arith::TruncIOp::create(k.b, k.loc, elem, v);
+    else if (elem.isIndex())
+      v = k.toIndex(v);
+    map.map(ex.getResult(), v);
+  }
+  return map.lookupOrDefault(body.getTerminator()->getOperand(0));
+}
+
 class AttentionKernel {
 public:
   /// One pass per (spec, arg slots); passes share geometry, Q and the
@@ -465,7 +538,7 @@ SmallVector<Value> AttentionKernel::scores(ArrayRef<Value> S, Value kt,
                                            Value cls) {
   const AttnSpec &s = *sp;
   const AttnArgs &slots = *ap;
-  bool hasMods = !s.mods.empty();
+  bool hasMods = !s.mods.empty() || s.scoreFn;
   double pre = hasMods ? s.scale : s.scale * kLog2e;
   SmallVector<Value> x;
   for (Value v : S)
@@ -497,15 +570,24 @@ SmallVector<Value> AttentionKernel::scores(ArrayRef<Value> S, Value kt,
           }
         }
     }
+    if (s.scoreFn)
+      for (int j = 0; j < 8; ++j)
+        for (int c = 0; c < 4; ++c) {
+          Value &v = x[j * 4 + c];
+          v = inlineRegion(k, *s.scoreFn, {v, b, h, qOf(c / 2), kOf(j, c % 2)},
+                           slots.captures, args);
+        }
     for (Value &v : x)
       v = k.fmul(v, k.cf32(kLog2e));
   }
   bool ragged = s.Lk % kBK != 0;
   bool masked = !s.mask.empty() || s.lsh;
-  if (!masked && !ragged)
+  if (!masked && !ragged && !s.maskFn)
     return x;
   Value need = !masked ? k.cbool(false)
                        : k.eq(cls, k.idx(ATTUNE_TILE_PARTIAL));
+  if (s.maskFn) // the block lists cover the attribute mask only
+    need = k.cbool(true);
   if (ragged)
     need = k.ori(need, k.eq(kt, k.idx(s.nKT - 1)));
   SmallVector<Type> types(x.size(), k.f32());
@@ -525,6 +607,9 @@ SmallVector<Value> AttentionKernel::scores(ArrayRef<Value> S, Value kt,
                 ok = k.andi(ok, me.node(0, q, kk));
               if (s.lsh)
                 ok = k.andi(ok, lshAllowed(q, kk));
+              if (s.maskFn)
+                ok = k.andi(ok, inlineRegion(k, *s.maskFn, {b, h, q, kk},
+                                             slots.captures, args));
               Value &v = y[j * 4 + half * 2 + e2];
               v = k.select(ok, v, ninf);
             }
@@ -1045,6 +1130,9 @@ void emitAttentionStep(
   for (int id : ids)
     types.push_back(l.memrefOf(id));
   std::string key = L.kernel;
+  // Regions: one kernel per op's regions (its hooks' names are unique).
+  for (const std::string &h : L.hooks)
+    key += "|" + h;
   for (auto [ps, pa] : passes)
     key += "|" + std::to_string(ps->source) + "," + std::to_string(ps->layers);
   for (int64_t v : L.ints)
@@ -1072,11 +1160,6 @@ LogicalResult emitAttention(GpuLaunch &l, StringRef dtype) {
                         "takes bf16 or f16 q, k and v; got "
                      << dtype << " (cast them, or compile for --target=cpu)";
   const auto &L = l.launch();
-  if (!L.hooks.empty() &&
-      llvm::any_of(L.hooks, [](const std::string &h) { return !h.empty(); }))
-    return l.error() << "the cuda target does not compile attention mask or "
-                        "score regions yet; use the named mask terms and "
-                        "score modifications, or compile for --target=cpu";
   AttnSpec s;
   s.B = l.i(ATTUNE_ATTN_B);
   s.Hq = l.i(ATTUNE_ATTN_HQ);
@@ -1105,6 +1188,26 @@ LogicalResult emitAttention(GpuLaunch &l, StringRef dtype) {
   std::vector<int> ids = {l.buffer(0), l.buffer(1), l.buffer(2), l.buffer(3),
                           l.buffer(4)};
   AttnArgs slots;
+  // Regions: inlined into the kernel; the outer tensors they read are
+  // kernel arguments (the launch's captures, in the hooks' order).
+  if (auto op = dyn_cast_or_null<mlir::attune::AttentionOp>(l.operation())) {
+    if (!op.getMaskFn().empty())
+      s.maskFn = &op.getMaskFn();
+    if (!op.getScoreFn().empty())
+      s.scoreFn = &op.getScoreFn();
+    SmallVector<Value> caps = regionCaptures(s.maskFn, s.scoreFn);
+    if (caps.size() != L.captures.size())
+      return l.error() << "internal: the regions read " << caps.size()
+                       << " outer tensors; the launch captures "
+                       << L.captures.size();
+    for (auto [i, v] : llvm::enumerate(caps)) {
+      slots.captures[v] = static_cast<int>(ids.size());
+      ids.push_back(L.captures[i]);
+    }
+  } else if (llvm::any_of(L.hooks,
+                          [](const std::string &h) { return !h.empty(); })) {
+    return l.error() << "internal: attention launch with regions but no op";
+  }
   // Score modifications.
   const int64_t *sp = L.ints.data() + ATTUNE_ATTN_NUM_FIXED + maskLen;
   if (scoreLen > 0) {

@@ -1,8 +1,9 @@
 //===- Elementwise.cpp - GPU kernels of the elementwise families ----------===//
 //
-// copy, cast, unary and binary: one thread per element in a grid-stride
-// loop, f32 arithmetic, results rounded to the storage type as the CPU
-// families do.
+// copy, unary and binary: one thread per element in a grid-stride loop, f32
+// arithmetic, results rounded to the storage type as the CPU families do.
+// emitElementwiseFamily dispatches the other non-attention families to
+// Layout.cpp, Rows.cpp and Gemm.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -169,13 +170,20 @@ LogicalResult emitBinary(GpuLaunch &l) {
 
 LogicalResult emitElementwiseFamily(GpuLaunch &l, StringRef family,
                                     StringRef dtype) {
-  (void)dtype;
   if (family == "copy")
     return emitCopy(l);
   if (family == "unary")
     return emitUnary(l);
   if (family == "binary")
     return emitBinary(l);
+  if (family == "cast" || family == "slice" || family == "concat" ||
+      family == "transpose" || family == "reduce")
+    return emitLayoutFamily(l, family, dtype);
+  if (family == "rms_norm" || family == "layer_norm" || family == "softmax" ||
+      family == "rope" || family == "embedding" || family == "cross_entropy")
+    return emitRowFamily(l, family, dtype);
+  if (family == "linear" || family == "matmul" || family == "mlp")
+    return emitGemmFamily(l, family, dtype);
   return l.error() << "the cuda target has no kernel for the '" << family
                    << "' family yet (compile this model for --target=cpu)";
 }

@@ -46,6 +46,8 @@ public:
   }
   mlir::MLIRContext *context() { return module.getContext(); }
   mlir::InFlightDiagnostic error() { return op->emitError(); }
+  /// The op the launch came from (may be null for synthesized launches).
+  mlir::Operation *operation() { return op; }
 
   /// The static memref a kernel sees value `id` through: memref<N x T, 1>
   /// with T the storage type (bool as i8).
@@ -90,10 +92,44 @@ std::array<uint32_t, 3> gridFor(int64_t n, unsigned threads);
 void gridStride(KernelBuilder &k, int64_t n, unsigned threads,
                 const std::function<void(mlir::Value)> &body);
 
+// Helpers shared by the families of Layout.cpp, Rows.cpp and Gemm.cpp.
+/// A workgroup (shared memory) array of `n` elements: a workgroup
+/// attribution of the gpu.func being built.
+mlir::Value workgroupArray(KernelBuilder &k, mlir::Type element, int64_t n);
+/// Text of the launch's ints, floats (exact, %a) and which buffers are
+/// present: the part of a kernel key every family shares.
+std::string launchKey(GpuLaunch &l);
+/// memref.load / memref.store with the element's natural alignment (every
+/// value starts 64-byte aligned): without it the NVPTX data layout's 4-byte
+/// i64 alignment splits each i64 access into two 32-bit ones.
+mlir::Value loadNat(KernelBuilder &k, mlir::Value memref, mlir::Value i);
+void storeNat(KernelBuilder &k, mlir::Value v, mlir::Value memref,
+              mlir::Value i);
+/// An integer element (i32 or i64) as i64, naturally aligned.
+mlir::Value loadIntNat(KernelBuilder &k, mlir::Value memref, mlir::Value i);
+/// Blocks for `items` work items of one block each (at least 1).
+uint32_t blocksFor(int64_t items);
+/// Calls body(item) for the block's work items: item = block id when the
+/// grid covers them (blocksFor), else a block-stride loop. Bodies with
+/// barriers get uniform control flow either way.
+void blockItems(KernelBuilder &k, int64_t items,
+                const std::function<void(mlir::Value)> &body);
+
 // Families. Each returns failure after emitting a diagnostic on the op.
 mlir::LogicalResult emitAttention(GpuLaunch &l, llvm::StringRef dtype);
+mlir::LogicalResult emitDilatedAttention(GpuLaunch &l, llvm::StringRef dtype);
+mlir::LogicalResult emitLshAttention(GpuLaunch &l, llvm::StringRef dtype);
 mlir::LogicalResult emitElementwiseFamily(GpuLaunch &l, llvm::StringRef family,
                                           llvm::StringRef dtype);
+/// cast, slice, concat, transpose, reduce (Layout.cpp).
+mlir::LogicalResult emitLayoutFamily(GpuLaunch &l, llvm::StringRef family,
+                                     llvm::StringRef dtype);
+/// rms_norm, layer_norm, softmax, rope, embedding, cross_entropy (Rows.cpp).
+mlir::LogicalResult emitRowFamily(GpuLaunch &l, llvm::StringRef family,
+                                  llvm::StringRef dtype);
+/// linear, matmul, mlp (Gemm.cpp).
+mlir::LogicalResult emitGemmFamily(GpuLaunch &l, llvm::StringRef family,
+                                   llvm::StringRef dtype);
 
 } // namespace attune::codegen::nvptx
 

@@ -24,9 +24,9 @@
 // PTX-DAG: cp.async.wait_group
 // PTX-DAG: ex2.approx.ftz.f32
 
-// Fourteen kernels (eight attention, the two steps of the document mask's
+// Fifteen kernels (nine attention, the two steps of the document mask's
 // tile lists, LSH's hash, sort, gather and combine), none spilling.
-// SPILLS-COUNT-14: 0 bytes spill stores, 0 bytes spill loads
+// SPILLS-COUNT-15: 0 bytes spill stores, 0 bytes spill loads
 // SPILLS-NOT: bytes spill
 
 // INFO: targets: cuda
@@ -54,6 +54,8 @@
 // INFO-NEXT: gpu attune_lsh_gather_
 // INFO-NEXT: gpu attune_attention_{{[0-9a-f]+}} grid 4x1x8 block 128x1x1 smem 36864
 // INFO-NEXT: gpu attune_lsh_combine_
+// INFO-LABEL: regions64(
+// INFO: gpu attune_attention_{{[0-9a-f]+}} grid 2x2x1 block 128x1x1 smem 36864
 
 func.func @causal128(%q: tensor<2x4x1025x128xbf16>, %k: tensor<2x4x1025x128xbf16>, %v: tensor<2x4x1025x128xbf16>) -> (tensor<2x4x1025x128xbf16>, tensor<2x4x1025xf32>) {
   %o, %l = attune.attention %q, %k, %v {mask = #attune.causal} : (tensor<2x4x1025x128xbf16>, tensor<2x4x1025x128xbf16>, tensor<2x4x1025x128xbf16>) -> (tensor<2x4x1025x128xbf16>, tensor<2x4x1025xf32>)
@@ -96,4 +98,22 @@ func.func @dilated64(%q: tensor<1x8x256x64xf16>, %k: tensor<1x8x256x64xf16>) -> 
 func.func @lsh64(%qk: tensor<1x4x239x64xbf16>, %v: tensor<1x4x239x64xbf16>) -> (tensor<1x4x239x64xbf16>, tensor<1x4x239xf32>) {
   %o, %l = attune.lsh_attention %qk, %v {causal, chunk_size = 32 : i64, num_buckets = 8 : i64, num_rounds = 2 : i64, seed = 42 : i64} : (tensor<1x4x239x64xbf16>, tensor<1x4x239x64xbf16>) -> (tensor<1x4x239x64xbf16>, tensor<1x4x239xf32>)
   return %o, %l : tensor<1x4x239x64xbf16>, tensor<1x4x239xf32>
+}
+
+// FlexAttention-style regions, inlined into the kernel: a band mask and a
+// relative bias read from a captured table.
+func.func @regions64(%q: tensor<1x2x113x64xbf16>, %rel: tensor<2x113xf32>) -> (tensor<1x2x113x64xbf16>, tensor<1x2x113xf32>) {
+  %o, %l = attune.attention %q, %q, %q mask {
+  ^bb0(%b: index, %h: index, %i: index, %j: index):
+    %d = arith.subi %i, %j : index
+    %c = arith.constant 9 : index
+    %lt = arith.cmpi ult, %d, %c : index
+    attune.yield %lt : i1
+  } score {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+    %x = tensor.extract %rel[%h, %j] : tensor<2x113xf32>
+    %t = arith.addf %s, %x : f32
+    attune.yield %t : f32
+  } : (tensor<1x2x113x64xbf16>, tensor<1x2x113x64xbf16>, tensor<1x2x113x64xbf16>) -> (tensor<1x2x113x64xbf16>, tensor<1x2x113xf32>)
+  return %o, %l : tensor<1x2x113x64xbf16>, tensor<1x2x113xf32>
 }

@@ -5,6 +5,10 @@
 // RUN: not attune-compile %t/foreign.mlir -o %t/x.atm 2>&1 | FileCheck %s --check-prefix=FOREIGN
 // RUN: not attune-compile %t/nofunc.mlir -o %t/n.atm 2>&1 | FileCheck %s --check-prefix=NOFUNC
 // RUN: not attune-compile %t/f64.mlir -o %t/t.atm --target=tpu 2>&1 | FileCheck %s --check-prefix=TARGET
+// RUN: not attune-compile %t/ok.mlir -o %t/t.atm --target=cuda:sm_70 2>&1 | FileCheck %s --check-prefix=ARCH
+// RUN: not attune-compile %t/ok.mlir -o %t/t.atm --target=cuda:sm_80,sm_80 2>&1 | FileCheck %s --check-prefix=TWICE
+// RUN: not attune-compile %t/ok.mlir -o %t/t.atm --target=cuda:sm_80 --ptxas=%t/no-ptxas 2>&1 | FileCheck %s --check-prefix=PTXAS
+// RUN: not attune-compile %t/attn32.mlir -o %t/a.atm --target=cuda:sm_80 2>&1 | FileCheck %s --check-prefix=ATTN32
 // RUN: not attune-compile --print-info %t/f64.mlir 2>&1 | FileCheck %s --check-prefix=INFO
 // RUN: not attune-compile %t/ok.mlir -o %t/ok.atm --kernel-library %t/none.a 2>&1 | FileCheck %s --check-prefix=KLIB
 // RUN: not attune-compile %t/ids16.mlir -o %t/i.atm 2>&1 | FileCheck %s --check-prefix=IDS
@@ -43,7 +47,10 @@ func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
   %y = attune.exp %x : tensor<4xf32>
   return %y : tensor<4xf32>
 }
-// TARGET: attune-compile: error: unknown --target 'tpu' (this compiler targets: cpu)
+// TARGET: attune-compile: error: unknown --target 'tpu'; expected cpu or cuda[:sm_80,sm_90a,...]
+// ARCH: attune-compile: error: cuda architecture 'sm_70'; expected sm_XY or sm_XYa with XY >= 80 (e.g. sm_80, sm_90a)
+// TWICE: attune-compile: error: cuda architecture sm_80 is listed twice
+// PTXAS: attune-compile: error: ptxas not found (looked in $CUDA_HOME/bin, /usr/local/cuda/bin and PATH); install the CUDA toolkit or pass --ptxas=PATH
 // INFO: attune-compile: error:
 // KLIB: attune-compile: error: kernel library '{{.*}}none.a' not found (pass --kernel-library)
 
@@ -66,4 +73,11 @@ func.func @f(%q: tensor<1x1x2x2048xf32>) -> tensor<1x1x2x2048xf32> {
   // HEAD: headdim.mlir:3:12: error: the CPU attention families take head dims up to 1024; got 2048
   %o, %l = attune.attention %q, %q, %q : (tensor<1x1x2x2048xf32>, tensor<1x1x2x2048xf32>, tensor<1x1x2x2048xf32>) -> (tensor<1x1x2x2048xf32>, tensor<1x1x2xf32>)
   return %o : tensor<1x1x2x2048xf32>
+}
+
+//--- attn32.mlir
+func.func @f(%q: tensor<1x1x8x16xf32>) -> (tensor<1x1x8x16xf32>, tensor<1x1x8xf32>) {
+  // ATTN32: attn32.mlir:3:12: error: the cuda attention kernel runs on tensor cores and takes bf16 or f16 q, k and v; got f32 (cast them, or compile for --target=cpu)
+  %o, %l = attune.attention %q, %q, %q : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> (tensor<1x1x8x16xf32>, tensor<1x1x8xf32>)
+  return %o, %l : tensor<1x1x8x16xf32>, tensor<1x1x8xf32>
 }
