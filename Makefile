@@ -22,7 +22,8 @@ CMAKE_FLAGS := -G Ninja -DCMAKE_BUILD_TYPE=Release \
 DEMO_MODEL := python-free-examples/llama_block/llama_block.mlir
 DEMO_IDS := python-free-examples/llama_block/doc_ids.npy
 
-.PHONY: all deps configure build check demo bench-cpu docs format clean
+.PHONY: all deps configure build check demo bench-cpu bench-gpu-prepare docs \
+  format clean
 
 all: build
 
@@ -75,6 +76,13 @@ demo: build
 bench-cpu: build
 	bench/cpu/setup.sh
 	bench/.venv/bin/python bench/cpu/bench_cpu.py --build $(BUILD_DIR)
+
+# GPU benchmark, build-machine half: compiles the attention models for
+# cuda:sm_80,sm_90a into build/bench-gpu with attune-run beside them, and
+# prints the `run` call that times them against PyTorch on the GPU machine
+# (bench/gpu/README.md).
+bench-gpu-prepare: build
+	bench/gpu/prepare.sh --build $(BUILD_DIR)
 
 docs: build
 	cmake --build $(BUILD_DIR) --target attune-docs
