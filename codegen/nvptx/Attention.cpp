@@ -47,6 +47,8 @@ namespace {
 
 constexpr int kBQ = 64, kBK = 64, kWarps = 4, kThreads = kWarps * 32;
 constexpr int kMaxHeadDim = 256;
+/// f32 tiles take twice the shared memory: 151 KiB at 128.
+constexpr int kMaxHeadDimF32 = 128;
 /// Head dims (padded) up to this keep Q's mma fragments in registers.
 constexpr int64_t kQInRegisters = 128;
 /// Tile lists beyond this many entries are not built at compile time: the
@@ -420,6 +422,10 @@ private:
 
   Value smemQ, smemK, smemV;       // elem-typed views (cp.async / stores)
   Value smemQh, smemKh, smemVh;    // f16-typed views (ldmatrix)
+  Value smemP;                     // f32 path: P [64][68]
+  /// f32 inputs: the same tiles, softmax and pipeline with SIMT dot
+  /// products in place of mma.sync (which has no f32 form).
+  bool simt() const { return sp->elem.isF32(); }
   int64_t strideQK = 0, strideV = 0;
 
   Value b, h, kvh, qt, q0, warp, lane, g, t4;
@@ -471,23 +477,27 @@ void AttentionKernel::loadTile(Value global, Value base, int64_t rowStride,
                                Value smemRow0, bool async) {
   Value tid = k.tid();
   if (async) {
-    int64_t cpr = colsP / 8; // 16-byte chunks per row
+    int64_t epc = 16 / (k.elementType(global).getIntOrFloatBitWidth() / 8);
+    int64_t cpr = colsP / epc; // 16-byte chunks per row
     int64_t iters = 64 * cpr / kThreads;
     Type tok = nvgpu::DeviceAsyncTokenType::get(k.b.getContext());
     for (int64_t i = 0; i < iters; ++i) {
       Value id = k.add(tid, k.idx(i * kThreads));
       Value row = k.divu(id, k.idx(cpr)), cc = k.remu(id, k.idx(cpr));
-      Value col = k.mul(cc, k.idx(8));
+      Value col = k.mul(cc, k.idx(epc));
       Value valid = k.lt(row, rowsValid);
       if (partialCols)
         valid = k.andi(valid, k.lt(col, colsValid));
       Value src = k.select(
           valid, k.add(base, k.add(k.mul(row, k.idx(rowStride)), col)),
           k.idx(0));
-      Value n = k.select(valid, k.idx(8), k.idx(0));
+      Value n = k.select(valid, k.idx(epc), k.idx(0));
       Value t = nvgpu::DeviceAsyncCopyOp::create(
           k.b, k.loc, tok, smem, ValueRange{k.add(smemRow0, row), col}, global,
-          ValueRange{src}, k.b.getIndexAttr(8), n, k.b.getUnitAttr());
+          ValueRange{src}, k.b.getIndexAttr(epc), n,
+          epc * (k.elementType(global).getIntOrFloatBitWidth() / 8) == 16
+              ? k.b.getUnitAttr()
+              : UnitAttr());
       pendingTokens.push_back(t);
     }
     return;
@@ -641,7 +651,9 @@ void AttentionKernel::emit() {
   // Shared memory: Q [64][Dp+8], K [2*64][Dp+8], V [64][Dvq+8].
   strideQK = s.Dp + 8;
   strideV = s.Dvq + 8;
-  int64_t qBytes = kBQ * strideQK * 2, kBytes = 2 * kBK * strideQK * 2;
+  int64_t eb = s.elem.getIntOrFloatBitWidth() / 8;
+  int64_t qBytes = kBQ * strideQK * eb, kBytes = 2 * kBK * strideQK * eb;
+  int64_t vBytes = kBK * strideV * eb;
   auto ws = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   Value raw = gpu::DynamicSharedMemoryOp::create(
       k.b, k.loc,
@@ -662,6 +674,8 @@ void AttentionKernel::emit() {
   smemKh = view(qBytes, 2 * kBK, strideQK, f16);
   smemV = view(qBytes + kBytes, kBK, strideV, s.elem);
   smemVh = view(qBytes + kBytes, kBK, strideV, f16);
+  if (simt())
+    smemP = view(qBytes + kBytes + vBytes, kBQ, kBK + 4, k.f32());
 
   Value qBase = k.mul(k.add(k.mul(k.add(k.mul(b, k.idx(s.Hq)), h),
                                   k.idx(s.Lq)),
@@ -684,7 +698,7 @@ void AttentionKernel::emit() {
     qColL = c;
     // Beyond 128 the Q fragments would crowd out the accumulators: they are
     // read from shared memory again for every key tile instead.
-    if (s.Dp <= kQInRegisters)
+    if (!simt() && s.Dp <= kQInRegisters)
       for (int64_t kk = 0; kk < s.Dp / 16; ++kk)
         qf.push_back(fr.ldmatrix4(smemQh, r, k.add(c, k.idx(kk * 16)), false));
   }
@@ -839,7 +853,30 @@ SmallVector<Value> AttentionKernel::runPass(ArrayRef<Value> state) {
         commit();
 
         SmallVector<Value> S(32, k.cf32(0.0));
-        for (int64_t kk = 0; kk < s.Dp / 16; ++kk) {
+        if (simt()) {
+          // f32: this thread's 32 elements of S (the mma C layout) by
+          // dot products over the head dim from shared memory.
+          Value r0 = k.add(k.mul(warp, k.idx(16)), g);
+          Value r1 = k.add(r0, k.idx(8));
+          S = k.forLoop(k.idx(0), k.idx(s.D), k.idx(1), S,
+                        [&](Value d, ValueRange acc) -> SmallVector<Value> {
+                          SmallVector<Value> nx(acc.begin(), acc.end());
+                          Value q0v = k.load(smemQ, ValueRange{r0, d});
+                          Value q1v = k.load(smemQ, ValueRange{r1, d});
+                          for (int j = 0; j < 8; ++j)
+                            for (int e2 = 0; e2 < 2; ++e2) {
+                              Value col = k.add(
+                                  kRow0, k.add(k.idx(8 * j + e2),
+                                               k.mul(t4, k.idx(2))));
+                              Value kv = k.load(smemK, ValueRange{col, d});
+                              nx[j * 4 + e2] = k.fma(q0v, kv, nx[j * 4 + e2]);
+                              nx[j * 4 + 2 + e2] =
+                                  k.fma(q1v, kv, nx[j * 4 + 2 + e2]);
+                            }
+                          return nx;
+                        });
+        }
+        for (int64_t kk = 0; !simt() && kk < s.Dp / 16; ++kk) {
           std::array<Value, 4> qa =
               s.Dp <= kQInRegisters
                   ? qf[kk]
@@ -903,7 +940,18 @@ SmallVector<Value> AttentionKernel::runPass(ArrayRef<Value> state) {
         // P as mma A fragments (rounded to the input type), packed now so
         // that 16 registers rather than 32 live across the wait.
         std::array<std::array<Value, 4>, 4> pa;
-        for (int kk = 0; kk < 4; ++kk)
+        if (simt()) {
+          // f32: P goes through shared memory (rows are the warp's own).
+          for (int half = 0; half < 2; ++half) {
+            Value row = k.add(k.mul(warp, k.idx(16)), k.add(g, k.idx(8 * half)));
+            for (int j = 0; j < 8; ++j)
+              for (int e2 = 0; e2 < 2; ++e2)
+                k.store(P[j * 4 + half * 2 + e2], smemP,
+                        ValueRange{row, k.add(k.idx(8 * j + e2),
+                                              k.mul(t4, k.idx(2)))});
+          }
+        }
+        for (int kk = 0; !simt() && kk < 4; ++kk)
           pa[kk] = {fr.pack(P[(2 * kk) * 4 + 0], P[(2 * kk) * 4 + 1]),
                     fr.pack(P[(2 * kk) * 4 + 2], P[(2 * kk) * 4 + 3]),
                     fr.pack(P[(2 * kk + 1) * 4 + 0], P[(2 * kk + 1) * 4 + 1]),
@@ -917,7 +965,27 @@ SmallVector<Value> AttentionKernel::runPass(ArrayRef<Value> state) {
           return {};
         });
         k.barrier();
-        for (int kk = 0; kk < 4; ++kk) {
+        if (simt()) {
+          Value r0 = k.add(k.mul(warp, k.idx(16)), g);
+          Value r1 = k.add(r0, k.idx(8));
+          SmallVector<Value> o = k.forLoop(
+              k.idx(0), k.idx(kBK), k.idx(1), O,
+              [&](Value key, ValueRange acc) -> SmallVector<Value> {
+                SmallVector<Value> nx(acc.begin(), acc.end());
+                Value p0 = k.load(smemP, ValueRange{r0, key});
+                Value p1 = k.load(smemP, ValueRange{r1, key});
+                for (int64_t n = 0; n < nO; ++n)
+                  for (int e2 = 0; e2 < 2; ++e2) {
+                    Value col = k.add(k.idx(8 * n + e2), k.mul(t4, k.idx(2)));
+                    Value vv = k.load(smemV, ValueRange{key, col});
+                    nx[n * 4 + e2] = k.fma(p0, vv, nx[n * 4 + e2]);
+                    nx[n * 4 + 2 + e2] = k.fma(p1, vv, nx[n * 4 + 2 + e2]);
+                  }
+                return nx;
+              });
+          O.assign(o.begin(), o.end());
+        }
+        for (int kk = 0; !simt() && kk < 4; ++kk) {
           const std::array<Value, 4> &a = pa[kk];
           for (int64_t np = 0; np < s.Dvq / 16; ++np) {
             auto vb = fr.ldmatrix4(smemVh, k.add(vRowL, k.idx(kk * 16)),
@@ -1037,15 +1105,22 @@ LogicalResult initGeometry(GpuLaunch &l, AttnSpec &s, StringRef dtype) {
   s.Dvq = s.dvSplit == 1 ? s.Dvp : (s.Dvp / 2 + 15) / 16 * 16;
   s.nQT = (s.Lq + kBQ - 1) / kBQ;
   s.nKT = (s.Lk + kBK - 1) / kBK;
-  s.elem = dtype == "bf16" ? Type(BFloat16Type::get(l.context()))
-                           : Type(Float16Type::get(l.context()));
+  s.elem = dtype == "bf16"  ? Type(BFloat16Type::get(l.context()))
+           : dtype == "f16" ? Type(Float16Type::get(l.context()))
+                            : Type(Float32Type::get(l.context()));
+  if (s.elem.isF32() && (s.D > kMaxHeadDimF32 || s.Dv > kMaxHeadDimF32))
+    return l.error() << "the cuda attention kernel supports f32 head dims up "
+                        "to "
+                     << kMaxHeadDimF32 << " (bf16/f16: " << kMaxHeadDim
+                     << "); got D = " << s.D << ", Dv = " << s.Dv;
   if (s.D > kMaxHeadDim || s.Dv > kMaxHeadDim)
     return l.error() << "the cuda attention kernel supports head dims up to "
                      << kMaxHeadDim << "; got D = " << s.D << ", Dv = " << s.Dv;
   if (s.Hkv <= 0 || s.Hq % std::max<int64_t>(s.Hkv, 1) != 0)
     return l.error() << "internal: " << s.Hq << " query heads over " << s.Hkv
                      << " key/value heads";
-  bool async = s.D % 8 == 0 && s.Dv % 8 == 0;
+  int64_t epc = s.elem.isF32() ? 4 : 8; // elements per 16-byte copy
+  bool async = s.D % epc == 0 && s.Dv % epc == 0;
   s.asyncQK = s.asyncV = async;
   return success();
 }
@@ -1142,7 +1217,10 @@ void emitAttentionStep(
     std::snprintf(buf, sizeof(buf), ",%a", v); // exact
     key += buf;
   }
-  int64_t smem = (kBQ * (s.Dp + 8) + 2 * kBK * (s.Dp + 8) + kBK * (s.Dvq + 8)) * 2;
+  int64_t eb = s.elem.getIntOrFloatBitWidth() / 8;
+  int64_t smem =
+      (kBQ * (s.Dp + 8) + 2 * kBK * (s.Dp + 8) + kBK * (s.Dvq + 8)) * eb +
+      (s.elem.isF32() ? kBQ * (kBK + 4) * 4 : 0);
   std::string name = l.kernel(
       "attention", key, types, kThreads,
       [&](KernelBuilder &k, ArrayRef<Value> args, Value, Value) {
@@ -1155,10 +1233,6 @@ void emitAttentionStep(
 }
 
 LogicalResult emitAttention(GpuLaunch &l, StringRef dtype) {
-  if (dtype != "bf16" && dtype != "f16")
-    return l.error() << "the cuda attention kernel runs on tensor cores and "
-                        "takes bf16 or f16 q, k and v; got "
-                     << dtype << " (cast them, or compile for --target=cpu)";
   const auto &L = l.launch();
   AttnSpec s;
   s.B = l.i(ATTUNE_ATTN_B);
@@ -1246,10 +1320,6 @@ LogicalResult emitAttention(GpuLaunch &l, StringRef dtype) {
 }
 
 LogicalResult emitDilatedAttention(GpuLaunch &l, StringRef dtype) {
-  if (dtype != "bf16" && dtype != "f16")
-    return l.error() << "the cuda attention kernel runs on tensor cores and "
-                        "takes bf16 or f16 q, k and v; got "
-                     << dtype << " (cast them, or compile for --target=cpu)";
   const auto &L = l.launch();
   AttnSpec base;
   base.B = l.i(ATTUNE_DIL_B);
@@ -1316,10 +1386,6 @@ static Value f64Op(KernelBuilder &k, const char *op, Value x, Value y) {
 }
 
 LogicalResult emitLshAttention(GpuLaunch &l, StringRef dtype) {
-  if (dtype != "bf16" && dtype != "f16")
-    return l.error() << "the cuda attention kernel runs on tensor cores and "
-                        "takes bf16 or f16 inputs; got "
-                     << dtype << " (cast them, or compile for --target=cpu)";
   const int64_t B = l.i(ATTUNE_LSH_B), H = l.i(ATTUNE_LSH_H),
                 L = l.i(ATTUNE_LSH_L), D = l.i(ATTUNE_LSH_D),
                 Dv = l.i(ATTUNE_LSH_DV), nb = l.i(ATTUNE_LSH_NUM_BUCKETS),

@@ -23,10 +23,11 @@
 // PTX-DAG: cp.async.commit_group
 // PTX-DAG: cp.async.wait_group
 // PTX-DAG: ex2.approx.ftz.f32
+// PTX-DAG: fma.rn.f32
 
-// Fifteen kernels (nine attention, the two steps of the document mask's
+// Sixteen kernels (ten attention, the two steps of the document mask's
 // tile lists, LSH's hash, sort, gather and combine), none spilling.
-// SPILLS-COUNT-15: 0 bytes spill stores, 0 bytes spill loads
+// SPILLS-COUNT-16: 0 bytes spill stores, 0 bytes spill loads
 // SPILLS-NOT: bytes spill
 
 // INFO: targets: cuda
@@ -116,4 +117,10 @@ func.func @regions64(%q: tensor<1x2x113x64xbf16>, %rel: tensor<2x113xf32>) -> (t
     attune.yield %t : f32
   } : (tensor<1x2x113x64xbf16>, tensor<1x2x113x64xbf16>, tensor<1x2x113x64xbf16>) -> (tensor<1x2x113x64xbf16>, tensor<1x2x113xf32>)
   return %o, %l : tensor<1x2x113x64xbf16>, tensor<1x2x113xf32>
+}
+
+// f32: the same kernel with SIMT dot products (mma.sync has no f32 form).
+func.func @f32_128(%q: tensor<1x4x113x128xf32>, %k: tensor<1x2x239x128xf32>) -> (tensor<1x4x113x128xf32>, tensor<1x4x113xf32>) {
+  %o, %l = attune.attention %q, %k, %k {mask = #attune.causal<bottom_right>} : (tensor<1x4x113x128xf32>, tensor<1x2x239x128xf32>, tensor<1x2x239x128xf32>) -> (tensor<1x4x113x128xf32>, tensor<1x4x113xf32>)
+  return %o, %l : tensor<1x4x113x128xf32>, tensor<1x4x113xf32>
 }

@@ -76,8 +76,8 @@ func.func @f(%q: tensor<1x1x2x2048xf32>) -> tensor<1x1x2x2048xf32> {
 }
 
 //--- attn32.mlir
-func.func @f(%q: tensor<1x1x8x16xf32>) -> (tensor<1x1x8x16xf32>, tensor<1x1x8xf32>) {
-  // ATTN32: attn32.mlir:3:12: error: the cuda attention kernel runs on tensor cores and takes bf16 or f16 q, k and v; got f32 (cast them, or compile for --target=cpu)
-  %o, %l = attune.attention %q, %q, %q : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> (tensor<1x1x8x16xf32>, tensor<1x1x8xf32>)
-  return %o, %l : tensor<1x1x8x16xf32>, tensor<1x1x8xf32>
+func.func @f(%q: tensor<1x1x8x160xf32>) -> (tensor<1x1x8x160xf32>, tensor<1x1x8xf32>) {
+  // ATTN32: attn32.mlir:3:12: error: the cuda attention kernel supports f32 head dims up to 128 (bf16/f16: 256); got D = 160, Dv = 160
+  %o, %l = attune.attention %q, %q, %q : (tensor<1x1x8x160xf32>, tensor<1x1x8x160xf32>, tensor<1x1x8x160xf32>) -> (tensor<1x1x8x160xf32>, tensor<1x1x8xf32>)
+  return %o, %l : tensor<1x1x8x160xf32>, tensor<1x1x8xf32>
 }
