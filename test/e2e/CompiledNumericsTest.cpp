@@ -114,10 +114,10 @@ public:
     std::vector<RefTensor> gold, lowp;
     Status s = ref::runFunction(*refModule, fname, args, ref::Precision::F64,
                                 gold);
-    if (!s.ok())
+    if (!s.isOk())
       return "reference (f64): " + s.message();
     s = ref::runFunction(*refModule, fname, args, ref::Precision::Native, lowp);
-    if (!s.ok())
+    if (!s.isOk())
       return "reference (native): " + s.message();
 
     mlir::FailureOr<codegen::LoweredModule> lowered =
@@ -136,7 +136,7 @@ public:
     lowered->desc.cpuArch = cpu.arch;
     std::vector<uint8_t> bytes;
     s = artifact::writeArtifact(lowered->desc, bytes);
-    if (!s.ok())
+    if (!s.isOk())
       return "writeArtifact: " + s.message();
 
     std::vector<std::vector<uint8_t>> first;

@@ -173,7 +173,7 @@ int main(int argc, char **argv) {
   desc.compilerVersion = std::string("attune-compile ") + ATTUNE_VERSION;
 
   attune::Status st = attune::artifact::writeArtifactFile(desc, outputPath);
-  if (!st.ok())
+  if (!st.isOk())
     return fail(st.message());
   if (!quiet) {
     double ms = std::chrono::duration<double, std::milli>(
