@@ -245,10 +245,14 @@ struct MaskEmitter {
       return k.andi(same, k.andi(qo, ko));
     }
     case ATTUNE_MASK_DOCUMENT: {
+      // Padded rows and keys (q >= Lq, k >= Lk) read a valid id; their
+      // scores are never used.
       Value qd = k.load(args[slots.qdoc],
-                        k.add(k.mul(b, k.idx(s.Lq)), q));
+                        k.add(k.mul(b, k.idx(s.Lq)),
+                              k.mins(q, k.idx(s.Lq - 1))));
       Value kd = k.load(args[slots.kdoc],
-                        k.add(k.mul(b, k.idx(s.Lk)), kk));
+                        k.add(k.mul(b, k.idx(s.Lk)),
+                              k.mins(kk, k.idx(std::max<int64_t>(s.Lk, 1) - 1))));
       return k.eq(qd, kd);
     }
     case ATTUNE_MASK_PREFIX_LM:
@@ -450,7 +454,9 @@ private:
 };
 
 void AttentionKernel::commit() {
-  if (pendingTokens.empty())
+  // Every commit is one group, even an empty one (a head dim of 0 copies
+  // nothing), so that wait_group counts stay exact.
+  if (pendingTokens.empty() && !(sp->asyncQK || sp->asyncV))
     return;
   Type tok = nvgpu::DeviceAsyncTokenType::get(k.b.getContext());
   Value grp = nvgpu::DeviceAsyncCreateGroupOp::create(k.b, k.loc, tok,
@@ -633,12 +639,16 @@ void AttentionKernel::emit() {
   const AttnSpec &s = *sp;
   const AttnArgs &slots = *ap;
   MLIRContext *ctx = k.b.getContext();
+  // One grid dimension (y and z stop at 65535): x = ((qtIdx * B + b) * Hq
+  // + h) * dvSplit + part, so the longest (causal) query tiles of every
+  // head start first.
   Value bx = k.bid(gpu::Dimension::x);
-  h = k.bid(gpu::Dimension::y);
-  b = k.bid(gpu::Dimension::z);
-  // The longest (causal) rows first; V column part innermost.
-  qt = k.sub(k.idx(s.nQT - 1), k.divu(bx, k.idx(s.dvSplit)));
   part = k.remu(bx, k.idx(s.dvSplit));
+  Value rest = k.divu(bx, k.idx(s.dvSplit));
+  h = k.remu(rest, k.idx(s.Hq));
+  rest = k.divu(rest, k.idx(s.Hq));
+  b = k.remu(rest, k.idx(s.B));
+  qt = k.sub(k.idx(s.nQT - 1), k.divu(rest, k.idx(s.B)));
   dv0 = k.mul(part, k.idx(s.Dvq));
   kvh = k.divu(h, k.idx(s.Hq / s.Hkv));
   q0 = k.mul(qt, k.idx(kBQ));
@@ -677,6 +687,9 @@ void AttentionKernel::emit() {
   if (simt())
     smemP = view(qBytes + kBytes + vBytes, kBQ, kBK + 4, k.f32());
 
+  // A group token at the top level for every wait to name (the lowering
+  // ignores it; it must dominate waits in every pass).
+  commit();
   Value qBase = k.mul(k.add(k.mul(k.add(k.mul(b, k.idx(s.Hq)), h),
                                   k.idx(s.Lq)),
                             q0),
@@ -1119,6 +1132,10 @@ LogicalResult initGeometry(GpuLaunch &l, AttnSpec &s, StringRef dtype) {
   if (s.Hkv <= 0 || s.Hq % std::max<int64_t>(s.Hkv, 1) != 0)
     return l.error() << "internal: " << s.Hq << " query heads over " << s.Hkv
                      << " key/value heads";
+  if (s.nQT * s.dvSplit * s.Hq * s.B > INT32_MAX)
+    return l.error() << "the cuda attention grid of " << s.nQT << " query tiles x "
+                     << s.Hq << " heads x " << s.B
+                     << " batches exceeds 2^31 - 1 blocks";
   int64_t epc = s.elem.isF32() ? 4 : 8; // elements per 16-byte copy
   bool async = s.D % epc == 0 && s.Dv % epc == 0;
   s.asyncQK = s.asyncV = async;
@@ -1227,8 +1244,7 @@ void emitAttentionStep(
         AttentionKernel(k, passes, args).emit();
       });
   l.step(name, ids,
-         {static_cast<uint32_t>(s.nQT * s.dvSplit), static_cast<uint32_t>(s.Hq),
-          static_cast<uint32_t>(s.B)},
+         {static_cast<uint32_t>(s.nQT * s.dvSplit * s.Hq * s.B), 1, 1},
          kThreads, static_cast<uint32_t>(smem));
 }
 
@@ -1446,7 +1462,7 @@ LogicalResult emitLshAttention(GpuLaunch &l, StringRef dtype) {
                                    Value xv = k.loadF(a[0], k.add(rowBase, d));
                                    return {k.fadd(it[0], k.fmul(xv, xv))};
                                  })[0];
-            Value norm = math::SqrtOp::create(k.b, k.loc, ss);
+            Value norm = k.sqrtRn(ss);
             Value zero = k.cmpf(arith::CmpFPredicate::OEQ, norm, k.cf32(0.0));
             k.forLoop(k.idx(0), k.idx(D), k.idx(1), [&](Value d) {
               Value xv = k.loadF(a[0], k.add(rowBase, d));

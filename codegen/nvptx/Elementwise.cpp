@@ -45,9 +45,9 @@ Value unaryOp(KernelBuilder &k, int64_t kind, Value x) {
   case 3:
     return math::TanhOp::create(k.b, k.loc, x);
   case 4:
-    return math::SqrtOp::create(k.b, k.loc, x);
+    return k.sqrtRn(x);
   case 5:
-    return k.fdiv(k.cf32(1.0), math::SqrtOp::create(k.b, k.loc, x));
+    return k.fdiv(k.cf32(1.0), k.sqrtRn(x));
   case 6:
     return sigmoid(x);
   case 7:

@@ -188,6 +188,19 @@ public:
         .getResult(0);
   }
 
+  /// Correctly rounded sqrt (sqrt.rn.f32), as the CPU's std::sqrt;
+  /// math.sqrt would become libdevice's approximate sqrtf.
+  mlir::Value sqrtRn(mlir::Value x) {
+    return mlir::LLVM::InlineAsmOp::create(
+               b, loc, f32(), mlir::ValueRange{x}, "sqrt.rn.f32 $0, $1;",
+               "=f,f", /*has_side_effects=*/false, /*is_align_stack=*/false,
+               mlir::LLVM::TailCallKind::None,
+               mlir::LLVM::AsmDialectAttr::get(
+                   b.getContext(), mlir::LLVM::AsmDialect::AD_ATT),
+               mlir::ArrayAttr())
+        .getResult(0);
+  }
+
   // --- conversions between storage and f32 ---------------------------------
   /// f32 value of a float element of any storage type.
   mlir::Value toF32(mlir::Value v) {

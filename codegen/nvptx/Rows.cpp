@@ -177,18 +177,8 @@ int64_t rowItems(const RowPlan &p, int64_t rows) {
 Value fexp(KernelBuilder &k, Value x) {
   return math::ExpOp::create(k.b, k.loc, x);
 }
-/// Correctly rounded sqrt (sqrt.rn.f32; math.sqrt would become libdevice's
-/// approximate sqrtf), as the CPU's sqrt.
-Value fsqrt(KernelBuilder &k, Value x) {
-  return LLVM::InlineAsmOp::create(
-             k.b, k.loc, k.f32(), ValueRange{x}, "sqrt.rn.f32 $0, $1;", "=f,f",
-             /*has_side_effects=*/false, /*is_align_stack=*/false,
-             LLVM::TailCallKind::None,
-             LLVM::AsmDialectAttr::get(k.b.getContext(),
-                                       LLVM::AsmDialect::AD_ATT),
-             ArrayAttr())
-      .getResult(0);
-}
+/// Correctly rounded sqrt, as the CPU's sqrt.
+Value fsqrt(KernelBuilder &k, Value x) { return k.sqrtRn(x); }
 
 //===----------------------------------------------------------------------===//
 // rms_norm, layer_norm

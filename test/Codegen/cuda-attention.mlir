@@ -35,28 +35,28 @@
 // INFO: cubin sm_90a
 // INFO: ptx
 // INFO-LABEL: causal128(
-// INFO: gpu attune_attention_{{[0-9a-f]+}} grid 17x4x2 block 128x1x1 smem 69632
+// INFO: gpu attune_attention_{{[0-9a-f]+}} grid 136x1x1 block 128x1x1 smem 69632
 // INFO-LABEL: gqa64(
-// INFO: gpu attune_attention_{{[0-9a-f]+}} grid 2x8x2 block 128x1x1 smem 36864
+// INFO: gpu attune_attention_{{[0-9a-f]+}} grid 32x1x1 block 128x1x1 smem 36864
 // INFO-LABEL: document128(
 // INFO: gpu attune_doc_ranges_
 // INFO-NEXT: gpu attune_doc_tiles_
-// INFO-NEXT: gpu attune_attention_{{[0-9a-f]+}} grid 5x4x2 block 128x1x1 smem 69632
+// INFO-NEXT: gpu attune_attention_{{[0-9a-f]+}} grid 40x1x1 block 128x1x1 smem 69632
 // A head dim of 256 splits the V columns over two CTAs per query tile.
 // INFO-LABEL: wide256(
-// INFO: gpu attune_attention_{{[0-9a-f]+}} grid 4x2x1 block 128x1x1 smem 118784
+// INFO: gpu attune_attention_{{[0-9a-f]+}} grid 8x1x1 block 128x1x1 smem 118784
 // LongNet's branches are passes of one kernel over one softmax state.
 // INFO-LABEL: dilated64(
 // INFO: attune_cpu_dilated_attention_f16
-// INFO-NEXT: gpu attune_attention_{{[0-9a-f]+}} grid 4x8x1 block 128x1x1 smem 36864
+// INFO-NEXT: gpu attune_attention_{{[0-9a-f]+}} grid 32x1x1 block 128x1x1 smem 36864
 // INFO-LABEL: lsh64(
 // INFO: gpu attune_lsh_hash_
 // INFO-NEXT: gpu attune_lsh_sort_
 // INFO-NEXT: gpu attune_lsh_gather_
-// INFO-NEXT: gpu attune_attention_{{[0-9a-f]+}} grid 4x1x8 block 128x1x1 smem 36864
+// INFO-NEXT: gpu attune_attention_{{[0-9a-f]+}} grid 32x1x1 block 128x1x1 smem 36864
 // INFO-NEXT: gpu attune_lsh_combine_
 // INFO-LABEL: regions64(
-// INFO: gpu attune_attention_{{[0-9a-f]+}} grid 2x2x1 block 128x1x1 smem 36864
+// INFO: gpu attune_attention_{{[0-9a-f]+}} grid 4x1x1 block 128x1x1 smem 36864
 
 func.func @causal128(%q: tensor<2x4x1025x128xbf16>, %k: tensor<2x4x1025x128xbf16>, %v: tensor<2x4x1025x128xbf16>) -> (tensor<2x4x1025x128xbf16>, tensor<2x4x1025xf32>) {
   %o, %l = attune.attention %q, %k, %v {mask = #attune.causal} : (tensor<2x4x1025x128xbf16>, tensor<2x4x1025x128xbf16>, tensor<2x4x1025x128xbf16>) -> (tensor<2x4x1025x128xbf16>, tensor<2x4x1025xf32>)
