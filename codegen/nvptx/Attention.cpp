@@ -590,7 +590,10 @@ SmallVector<Value> AttentionKernel::scores(ArrayRef<Value> S, Value kt,
       for (int j = 0; j < 8; ++j)
         for (int c = 0; c < 4; ++c) {
           Value &v = x[j * 4 + c];
-          v = inlineRegion(k, *s.scoreFn, {v, b, h, qOf(c / 2), kOf(j, c % 2)},
+          v = inlineRegion(k, *s.scoreFn,
+                           {v, b, h, k.mins(qOf(c / 2), k.idx(s.Lq - 1)),
+                            k.mins(kOf(j, c % 2),
+                                   k.idx(std::max<int64_t>(s.Lk, 1) - 1))},
                            slots.captures, args);
         }
     for (Value &v : x)
@@ -623,9 +626,14 @@ SmallVector<Value> AttentionKernel::scores(ArrayRef<Value> S, Value kt,
                 ok = k.andi(ok, me.node(0, q, kk));
               if (s.lsh)
                 ok = k.andi(ok, lshAllowed(q, kk));
+              // Regions see valid indices only (padded rows and keys are
+              // clamped; their scores are discarded), as on the CPU.
               if (s.maskFn)
-                ok = k.andi(ok, inlineRegion(k, *s.maskFn, {b, h, q, kk},
-                                             slots.captures, args));
+                ok = k.andi(ok, inlineRegion(
+                                    k, *s.maskFn,
+                                    {b, h, k.mins(q, k.idx(s.Lq - 1)),
+                                     k.mins(kk, k.idx(s.Lk - 1))},
+                                    slots.captures, args));
               Value &v = y[j * 4 + half * 2 + e2];
               v = k.select(ok, v, ninf);
             }

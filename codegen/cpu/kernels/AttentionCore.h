@@ -439,7 +439,9 @@ inline bool softmaxRows(float *S, int64_t lds, int64_t nq, int64_t nkp,
 template <typename T>
 inline void finishRow(const float *o, int64_t dv, float m, float l, uint8_t nan,
                       T *out, float *lse) {
-  if (nan) {
+  // A NaN score, or a +inf one (exp(inf - inf) makes l NaN): NaN, as the
+  // reference gives.
+  if (nan || std::isnan(l)) {
     for (int64_t d = 0; d < dv; ++d)
       out[d] = fromFloat<T>(std::numeric_limits<float>::quiet_NaN());
     *lse = std::numeric_limits<float>::quiet_NaN();

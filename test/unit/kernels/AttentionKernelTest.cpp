@@ -52,6 +52,7 @@ struct Case {
   uint64_t seed = 1;
   double scale = 0; // 0: 1/sqrt(D)
   bool qNaN = false;
+  bool qInf = false; ///< +inf in q: scores of +-inf, NaN where the reference has it
 };
 
 struct Outputs {
@@ -85,6 +86,8 @@ struct Problem {
     v = randomTensor(c.dt, {c.B, c.Hkv, c.Lk, c.Dv}, rng);
     if (c.qNaN)
       q.data[std::min<int64_t>(5, q.numElements() - 1)] = NAN;
+    if (c.qInf)
+      q.data[std::min<int64_t>(5, q.numElements() - 1)] = INFINITY;
     hq = toStorage(q, c.dt);
     hk = toStorage(k, c.dt);
     hv = toStorage(v, c.dt);
@@ -215,7 +218,7 @@ void expectMatches(const Case &c, const std::string &what) {
   ASSERT_TRUE(ref::attention(p.q, p.k, p.v, p.spec, ref::Precision::F64, gOut, gLse).isOk());
   ASSERT_TRUE(ref::attention(p.q, p.k, p.v, p.spec, ref::Precision::Native, nOut, nLse).isOk());
   double floor = c.dt == DType::F32 ? 1e-6 : 1e-3;
-  if (c.qNaN) {
+  if (c.qNaN || c.qInf) {
     // NaN propagation: compare NaN positions with the reference.
     RefTensor out = fromStorage(o.out);
     for (int64_t i = 0; i < out.numElements(); ++i)
@@ -374,6 +377,14 @@ TEST(AttentionKernel, NaNPropagates) {
   c.Lk = 30;
   c.qNaN = true;
   expectMatches(c, "nan in q");
+}
+
+TEST(AttentionKernel, InfiniteScoreGivesNaNAsTheReference) {
+  Case c;
+  c.Lq = 20;
+  c.Lk = 30;
+  c.qInf = true;
+  expectMatches(c, "inf in q");
 }
 
 TEST(AttentionKernel, ScoreModsAndHooks) {
