@@ -94,6 +94,38 @@ Value activate(KernelBuilder &k, int64_t act, Value x) {
 
 /// The kernel body. A, B (and G, the gate weight, for gated mlp), bias
 /// (or null), Y.
+/// The K loop both GEMM bodies share: the next K tile is loaded from
+/// global memory into registers while the current one, stored to shared
+/// memory, is multiplied into the accumulators. The last iteration
+/// prefetches the last tile again (a valid address, unused): one loop body,
+/// so that the final tile's math is not sunk into the guarded stores of the
+/// epilogue.
+SmallVector<Value>
+pipelinedKLoop(KernelBuilder &k, int64_t numK, ArrayRef<Value> acc,
+               const std::function<SmallVector<Value>(Value)> &loadTile,
+               const std::function<void(ValueRange)> &storeTile,
+               const std::function<SmallVector<Value>(ValueRange)> &compute) {
+  if (numK <= 0)
+    return SmallVector<Value>(acc.begin(), acc.end());
+  SmallVector<Value> init(acc.begin(), acc.end());
+  SmallVector<Value> pre = loadTile(k.idx(0));
+  init.append(pre.begin(), pre.end());
+  size_t nAcc = acc.size();
+  SmallVector<Value> res = k.forLoop(
+      k.idx(0), k.idx(numK), k.idx(1), init,
+      [&](Value kt, ValueRange it) -> SmallVector<Value> {
+        storeTile(it.drop_front(nAcc));
+        k.barrier();
+        SmallVector<Value> next =
+            loadTile(k.mins(k.add(kt, k.idx(1)), k.idx(numK - 1)));
+        SmallVector<Value> out = compute(it.take_front(nAcc));
+        k.barrier();
+        out.append(next.begin(), next.end());
+        return out;
+      });
+  return SmallVector<Value>(res.begin(), res.begin() + static_cast<long>(nAcc));
+}
+
 void gemmBody(KernelBuilder &k, const GemmSpec &s, Value A, Value B, Value G,
               Value bias, Value Y) {
   const int64_t M = s.M, N = s.N, K = s.K;
@@ -226,28 +258,7 @@ void gemmBody(KernelBuilder &k, const GemmSpec &s, Value A, Value B, Value G,
       return out;
     };
     SmallVector<Value> acc(static_cast<size_t>(nB * TM * TN), k.cf32(0.0));
-    if (numK > 0) {
-      SmallVector<Value> pre = loadTile(k.idx(0));
-      SmallVector<Value> init(acc);
-      init.append(pre.begin(), pre.end());
-      size_t nAcc = acc.size();
-      // The last iteration prefetches the last tile again (a valid
-      // address, unused): one loop body, so that the final tile's math is
-      // not sunk into the guarded stores of the epilogue.
-      SmallVector<Value> res = k.forLoop(
-          k.idx(0), k.idx(numK), k.idx(1), init,
-          [&](Value kt, ValueRange it) -> SmallVector<Value> {
-            storeTile(it.drop_front(nAcc));
-            k.barrier();
-            SmallVector<Value> next =
-                loadTile(k.mins(k.add(kt, k.idx(1)), k.idx(numK - 1)));
-            SmallVector<Value> out = compute(it.take_front(nAcc));
-            k.barrier();
-            out.append(next.begin(), next.end());
-            return out;
-          });
-      acc.assign(res.begin(), res.begin() + static_cast<long>(nAcc));
-    }
+    acc = pipelinedKLoop(k, numK, acc, loadTile, storeTile, compute);
     // Epilogue.
     SmallVector<Value> bv(TN), nOk(TN);
     SmallVector<Value> ns(TN);
@@ -516,25 +527,7 @@ void gemmBodyTC(KernelBuilder &k, const GemmSpec &s, Type T, Value A, Value B,
       return out;
     };
     SmallVector<Value> acc(static_cast<size_t>(nB * 2 * 4 * 4), k.cf32(0.0));
-    if (numK > 0) {
-      SmallVector<Value> init(acc);
-      SmallVector<Value> pre = loadTile(k.idx(0));
-      init.append(pre.begin(), pre.end());
-      size_t nAcc = acc.size();
-      SmallVector<Value> res = k.forLoop(
-          k.idx(0), k.idx(numK), k.idx(1), init,
-          [&](Value kt, ValueRange it) -> SmallVector<Value> {
-            storeTile(it.drop_front(nAcc));
-            k.barrier();
-            SmallVector<Value> next =
-                loadTile(k.mins(k.add(kt, k.idx(1)), k.idx(numK - 1)));
-            SmallVector<Value> out = compute(it.take_front(nAcc));
-            k.barrier();
-            out.append(next.begin(), next.end());
-            return out;
-          });
-      acc.assign(res.begin(), res.begin() + static_cast<long>(nAcc));
-    }
+    acc = pipelinedKLoop(k, numK, acc, loadTile, storeTile, compute);
     // Epilogue: c0, c1 at (g, 2 tig + 0/1), c2, c3 at (g + 8, ...).
     Value nb = k.add(n0, k.add(k.mul(wn, k.idx(32)), k.mul(tig, k.idx(2))));
     Value mb = k.add(m0, aRow);
