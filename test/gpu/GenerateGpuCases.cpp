@@ -5,17 +5,20 @@
 //
 // Writes the case directory that GpuNumericsTest (which links only the
 // runtime) checks on a GPU machine, which has CUDA but no LLVM. For every
-// case of the grid below (every op the cuda target lowers, in f16 and bf16,
-// f32 too for the non-attention ops, over irregular shapes), it draws the
-// inputs and evaluates gold (the reference evaluator in f64) and lowp (the
-// evaluator in the model's precision) exactly as test/e2e/
-// CompiledNumericsTest.cpp does, and records each result's allowed error
+// case of the grid below (every op the cuda target lowers, in f32, f16 and
+// bf16, over irregular shapes: attention with every mask term, score
+// modification and mask/score regions, dilated and LSH attention, the other
+// ops), it draws the inputs and evaluates gold (the reference evaluator in
+// f64) and lowp (the evaluator in the model's precision) exactly as
+// test/e2e/CompiledNumericsTest.cpp does (the code both use is in
+// test/e2e/NumericsCases.h), and records each result's allowed error
 // (DESIGN.md section 6):
 //   bound = 2 max|lowp - gold| + floor * max(1, max|gold|)
 // with CompiledNumericsTest's floors (1e-5 for f32/f64 results, 2e-3 for
 // bf16/f16 ones). The format is in GpuCaseFormat.h.
 //
-// The cases of one group (attention or other ops, per dtype) are functions
+// The cases of one group (attention, attention with regions, dilated
+// attention, LSH attention or other ops, per dtype) are functions
 // of one module, compiled for cuda sm_80 and sm_90a (ptxas once per group
 // and architecture; the artifact keeps the cubins, the PTX only with
 // --keep-ptx). Each module is compiled in a child process (this executable
@@ -35,6 +38,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "GpuCaseFormat.h"
+#include "NumericsCases.h"
 
 #include "attune/Codegen/Codegen.h"
 #include "attune/Codegen/CpuTarget.h"
@@ -43,7 +47,6 @@
 #include "attune/Reference/Interpreter.h"
 #include "attune/artifact/Artifact.h"
 #include "attune/runtime/HostTensor.h"
-#include "attune/runtime/Philox.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -83,53 +86,18 @@ namespace {
 // Cases
 //===----------------------------------------------------------------------===//
 
-struct Case {
-  std::string name;   ///< also the function's name in its group's module
+using namespace attune::numerics;
+
+/// A case: name (also the function's name in its group's module), mlir (one
+/// func.func @<name>), explicit inputs, floors and the scale of the random
+/// normals, as NumericsCases.h has them.
+struct Case : NumericsCase {
   std::string group;  ///< the module it is compiled into
   std::string kind;   ///< for the summary: "attention:causal", "rms_norm", ...
   std::string dtype;  ///< the model's float dtype
-  std::string mlir;   ///< one func.func @<name>
-  std::map<std::string, RefTensor> inputs; ///< explicit arguments by name
-  double floorF32 = 1e-5, floorLow = 2e-3; ///< times max(1, max|gold|)
-  double scale = 1.0;                      ///< of the random normals
 };
-
-// As CompiledNumericsTest draws them.
-RefTensor randomTensor(DType dtype, const std::vector<int64_t> &shape,
-                       uint32_t stream, double scale) {
-  RefTensor t(dtype, shape);
-  for (int64_t i = 0; i < t.numElements(); ++i)
-    t.data[i] = roundToDType(scale * philoxNormal(11, stream, i), dtype);
-  return t;
-}
-
-RefTensor ints(DType dtype, std::vector<int64_t> shape,
-               const std::function<int64_t(int64_t)> &f) {
-  RefTensor t(dtype, std::move(shape));
-  for (int64_t i = 0; i < t.numElements(); ++i)
-    t.data[i] = static_cast<double>(f(i));
-  return t;
-}
-
-std::string shapeStr(const std::vector<int64_t> &s, const std::string &dt) {
-  std::string r = "tensor<";
-  for (int64_t d : s)
-    r += std::to_string(d) + "x";
-  return r + dt + ">";
-}
-
-void replaceAll(std::string &s, const std::string &from,
-                const std::string &to) {
-  for (size_t p = s.find(from); p != std::string::npos;
-       p = s.find(from, p + to.size()))
-    s.replace(p, from.size(), to);
-}
 
 //===------------------------------ attention -----------------------------===//
-
-struct AttnShape {
-  int64_t B, Hq, Hkv, Lq, Lk, D;
-};
 
 /// A pseudo-random block layout with some all-false rows (fully masked
 /// query rows).
@@ -161,16 +129,42 @@ std::string blockLayout(int64_t heads, int64_t rows, int64_t cols) {
   return os.str();
 }
 
+/// Terms whose cases carry mask/score regions (attentionRegions).
+bool isRegionTerm(const std::string &term) {
+  return term == "mask_region" || term == "score_region_bias" ||
+         term == "regions_and_terms" || term == "document_mask_region";
+}
+
 /// The attribute dictionary of mask term (or score modification) `term`.
 std::string attentionAttrs(const std::string &term, const AttnShape &s) {
-  if (term == "dense")
-    return "";
-  if (term == "causal")
-    return "{mask = #attune.causal}";
-  if (term == "causal_br")
-    return "{mask = #attune.causal<bottom_right>}";
-  if (term == "window")
-    return "{mask = #attune.sliding_window<left = 17, right = 5>}";
+  static const std::map<std::string, std::string> fixed = {
+      {"dense", ""},
+      {"causal", "{mask = #attune.causal}"},
+      {"causal_br", "{mask = #attune.causal<bottom_right>}"},
+      {"window", "{mask = #attune.sliding_window<left = 17, right = 5>}"},
+      {"strided", "{mask = #attune.strided<7>}"},
+      {"dilated", "{mask = #attune.dilated<segment = 32, rate = 4>}"},
+      {"document", "{mask = #attune.document}"},
+      {"document_causal_br", "{mask = #attune.and<[#attune.document, "
+                             "#attune.causal<bottom_right>]>}"},
+      {"prefix_lm", "{mask = #attune.prefix_lm<20>}"},
+      {"alibi", "{mask = #attune.causal, score_mods = [#attune.alibi]}"},
+      {"softcap", "{score_mods = [#attune.softcap<30.0>]}"},
+      {"and", "{mask = #attune.and<[#attune.causal<bottom_right>, "
+              "#attune.sliding_window<left = 40, right = 0, align = "
+              "bottom_right>]>}"},
+      // With regions (attentionRegions): alone, after a named mask, after a
+      // named mask and a score modification, after document ids.
+      {"mask_region", ""},
+      {"score_region_bias", "{mask = #attune.causal<bottom_right>}"},
+      {"regions_and_terms",
+       "{mask = #attune.or<[#attune.causal, #attune.global<[0, 2]>]>, "
+       "score_mods = [#attune.softcap<30.0>]}"},
+      {"document_mask_region", "{mask = #attune.document}"},
+  };
+  auto it = fixed.find(term);
+  if (it != fixed.end())
+    return it->second;
   if (term == "global") {
     std::string toks;
     for (int64_t t : {0, 2, 50})
@@ -187,25 +181,6 @@ std::string attentionAttrs(const std::string &term, const AttnShape &s) {
                        (s.Lk + bk - 1) / bk) +
            ">}";
   }
-  if (term == "strided")
-    return "{mask = #attune.strided<7>}";
-  if (term == "dilated")
-    return "{mask = #attune.dilated<segment = 32, rate = 4>}";
-  if (term == "document")
-    return "{mask = #attune.document}";
-  if (term == "document_causal_br")
-    return "{mask = #attune.and<[#attune.document, "
-           "#attune.causal<bottom_right>]>}";
-  if (term == "prefix_lm")
-    return "{mask = #attune.prefix_lm<20>}";
-  if (term == "alibi")
-    return "{mask = #attune.causal, score_mods = [#attune.alibi]}";
-  if (term == "softcap")
-    return "{score_mods = [#attune.softcap<30.0>]}";
-  if (term == "and")
-    return "{mask = #attune.and<[#attune.causal<bottom_right>, "
-           "#attune.sliding_window<left = 40, right = 0, align = "
-           "bottom_right>]>}";
   if (term == "alibi_softcap_window") {
     std::string slopes;
     for (int64_t h = 0; h < s.Hq; ++h)
@@ -218,41 +193,53 @@ std::string attentionAttrs(const std::string &term, const AttnShape &s) {
   std::exit(2);
 }
 
+/// A mask region reading the head: key j is dropped when (j + h) % 4 == 3.
+std::string keysMaskRegion() {
+  return " mask {\n^bb0(%b: index, %h: index, %i: index, %j: index):\n"
+         "  %s = arith.addi %j, %h : index\n"
+         "  %c4 = arith.constant 4 : index\n"
+         "  %r = arith.remui %s, %c4 : index\n"
+         "  %c3 = arith.constant 3 : index\n"
+         "  %ne = arith.cmpi ne, %r, %c3 : index\n"
+         "  attune.yield %ne : i1\n}";
+}
+
+/// The regions of a region term (text after the attribute dictionary) and
+/// the arguments they capture; both empty for the other terms.
+void attentionRegions(const std::string &term, const AttnShape &s,
+                      std::string &regions, std::string &extraArgs) {
+  regions.clear();
+  extraArgs.clear();
+  if (term == "mask_region") {
+    regions = bandMaskRegion();
+  } else if (term == "score_region_bias") {
+    regions = relBiasScoreRegion(s.Hq, s.Lk);
+    extraArgs = relBiasArgument(s.Hq, s.Lk);
+  } else if (term == "regions_and_terms") {
+    regions = keysMaskRegion() + relBiasScoreRegion(s.Hq, s.Lk);
+    extraArgs = relBiasArgument(s.Hq, s.Lk);
+  } else if (term == "document_mask_region") {
+    regions = keysMaskRegion();
+  }
+}
+
 Case attentionCase(const std::string &term, const std::string &tag,
                    AttnShape s, const std::string &dt) {
   bool doc = term.rfind("document", 0) == 0;
-  std::string attrs = attentionAttrs(term, s);
-  std::string q = shapeStr({s.B, s.Hq, s.Lq, s.D}, dt),
-              k = shapeStr({s.B, s.Hkv, s.Lk, s.D}, dt),
-              l = shapeStr({s.B, s.Hq, s.Lq}, "f32"),
-              dq = shapeStr({s.B, s.Lq}, "i32"),
-              dk = shapeStr({s.B, s.Lk}, "i32");
+  std::string attrs = attentionAttrs(term, s), regions, extraArgs;
+  attentionRegions(term, s, regions, extraArgs);
   Case c;
   c.name = "attention_" + term + (tag.empty() ? "" : "_" + tag) + "_b" +
            std::to_string(s.B) + "h" + std::to_string(s.Hq) + "_" +
            std::to_string(s.Hkv) + "_" + std::to_string(s.Lq) + "x" +
            std::to_string(s.Lk) + "_d" + std::to_string(s.D) + "_" + dt;
-  c.group = "attention_" + dt;
+  // Region cases and f32 (the SIMT path) compile in modules of their own.
+  c.group =
+      std::string(isRegionTerm(term) ? "attention_regions_" : "attention_") +
+      dt;
   c.kind = "attention:" + term + (tag.empty() ? "" : "_" + tag);
   c.dtype = dt;
-  std::ostringstream m;
-  m << "func.func @" << c.name << "(%q: " << q
-    << " {attune.name = \"q\"}, %k: " << k << " {attune.name = \"k\"}, %v: "
-    << k << " {attune.name = \"v\"}";
-  if (doc)
-    m << ", %dq: " << dq << " {attune.name = \"dq\"}, %dk: " << dk
-      << " {attune.name = \"dk\"}";
-  m << ") -> (" << q << " {attune.name = \"o\"}, " << l
-    << " {attune.name = \"lse\"}) {\n";
-  m << "  %o, %l = attune.attention %q, %k, %v";
-  if (doc)
-    m << " doc(%dq, %dk)";
-  m << " " << attrs << " : (" << q << ", " << k << ", " << k;
-  if (doc)
-    m << ", " << dq << ", " << dk;
-  m << ") -> (" << q << ", " << l << ")\n";
-  m << "  return %o, %l : " << q << ", " << l << "\n}\n";
-  c.mlir = m.str();
+  c.mlir = attentionFunction(c.name, s, dt, attrs, doc, regions, extraArgs);
   if (doc) {
     // Several documents of irregular lengths (ids repeat: 0..4, 0..4, ...),
     // q and kv ids end aligned, batches shifted; query row Lq/2 has an id no
@@ -275,9 +262,10 @@ Case attentionCase(const std::string &term, const std::string &tag,
 /// Every mask term and score modification, each over four shapes (two per
 /// dtype) that together cover L in {1, 3, 113, 239, 1023, 1025} (Lq != Lk)
 /// and head dims 64, 96 and 128; then GQA 12:2, MQA, long sequences on both
-/// sides and combinations. Sizes are chosen to keep the case directory well
-/// under 40 MiB: the long-query shapes use D = 64 (their gold output is the
-/// largest file), the 113 x 239 grids carry D = 96 and 128.
+/// sides and combinations; then f32 (a few terms) and mask/score regions (in
+/// every dtype). Sizes are chosen to keep the case directory under 40 MiB:
+/// the long-query shapes use D = 64 (their gold output is the largest
+/// file), the 113 x 239 grids carry D = 96 and 128.
 std::vector<Case> attentionCases() {
   const std::vector<std::string> terms = {
       "dense",    "causal",  "causal_br", "window",    "global",
@@ -323,251 +311,248 @@ std::vector<Case> attentionCases() {
     cases.push_back(attentionCase("alibi_softcap_window", "",
                                   {1, 2, 1, 239, 113, 64}, dt));
   }
+  // f32: the SIMT path (head dims up to 128), over the same ragged grids.
+  struct F32Case {
+    const char *term, *tag;
+    AttnShape shape;
+  };
+  for (const F32Case &f :
+       {F32Case{"dense", "", {1, 2, 1, 113, 239, 128}},
+        F32Case{"causal_br", "", {1, 2, 1, 239, 113, 96}},
+        F32Case{"document", "", {1, 2, 1, 113, 239, 64}},
+        F32Case{"block_sparse", "", {1, 2, 1, 239, 113, 128}},
+        F32Case{"block_sparse_per_head", "", {1, 2, 1, 113, 239, 64}},
+        F32Case{"causal", "gqa", {1, 4, 2, 113, 239, 64}},
+        F32Case{"alibi_softcap_window", "", {1, 2, 1, 239, 113, 64}},
+        F32Case{"causal_br", "long", {1, 1, 1, 3, 1023, 64}}})
+    cases.push_back(attentionCase(f.term, f.tag, f.shape, "f32"));
+  // Mask and score regions, in every dtype: CompiledNumericsTest's band mask
+  // and relative-bias score, a mask region and a score region after a named
+  // mask and a score modification, a mask region after document ids.
+  for (std::string dt : {"f16", "bf16", "f32"}) {
+    cases.push_back(
+        attentionCase("mask_region", "", {1, 2, 1, 113, 113, 64}, dt));
+    cases.push_back(
+        attentionCase("score_region_bias", "", {1, 2, 1, 113, 239, 64}, dt));
+    cases.push_back(
+        attentionCase("regions_and_terms", "", {1, 2, 1, 239, 113, 64}, dt));
+    cases.push_back(
+        attentionCase("document_mask_region", "", {1, 2, 1, 113, 239, 64}, dt));
+  }
+  return cases;
+}
+
+//===------------------------- dilated, LSH attention ----------------------===//
+
+std::string joined(const std::vector<int64_t> &v, const std::string &sep) {
+  std::string r;
+  for (size_t i = 0; i < v.size(); ++i)
+    r += (i ? sep : "") + std::to_string(v[i]);
+  return r;
+}
+
+/// attune.dilated_attention (LongNet): one branch per (segment, rate).
+Case dilatedCase(AttnShape s, const std::vector<int64_t> &segments,
+                 const std::vector<int64_t> &rates, bool causal,
+                 const std::string &dt) {
+  std::string q = shapeStr({s.B, s.Hq, s.Lq, s.D}, dt),
+              k = shapeStr({s.B, s.Hkv, s.Lk, s.D}, dt),
+              l = shapeStr({s.B, s.Hq, s.Lq}, "f32");
+  Case c;
+  c.name = std::string("dilated_attention_") + (causal ? "causal_" : "") + "s" +
+           joined(segments, "_") + "_r" + joined(rates, "_") + "_b" +
+           std::to_string(s.B) + "h" + std::to_string(s.Hq) + "_" +
+           std::to_string(s.Hkv) + "_" + std::to_string(s.Lq) + "x" +
+           std::to_string(s.Lk) + "_d" + std::to_string(s.D) + "_" + dt;
+  c.group = "dilated_attention_" + dt;
+  c.kind = std::string("dilated_attention") + (causal ? ":causal" : "") + ":" +
+           std::to_string(segments.size()) + "_branches";
+  c.dtype = dt;
+  std::ostringstream m;
+  m << "func.func @" << c.name << "(%q: " << q
+    << " {attune.name = \"q\"}, %k: " << k
+    << " {attune.name = \"k\"}, %v: " << k << " {attune.name = \"v\"}) -> ("
+    << q << " {attune.name = \"o\"}, " << l << " {attune.name = \"lse\"}) {\n"
+    << "  %o, %l = attune.dilated_attention %q, %k, %v {segments = "
+       "array<i64: "
+    << joined(segments, ", ") << ">, rates = array<i64: " << joined(rates, ", ")
+    << ">" << (causal ? ", causal" : "") << "} : (" << q << ", " << k << ", "
+    << k << ") -> (" << q << ", " << l << ")\n"
+    << "  return %o, %l : " << q << ", " << l << "\n}\n";
+  c.mlir = m.str();
+  return c;
+}
+
+/// LongNet's branches (rates 1, 2, 4 over segments up to 128), causal or
+/// not, over lengths that are and are not multiples of the largest segment
+/// (113, 239; 192, 256), with GQA and Lq != Lk.
+std::vector<Case> dilatedCases() {
+  std::vector<Case> cases;
+  auto add = [&](const std::string &dt, AttnShape s,
+                 std::vector<int64_t> segments, std::vector<int64_t> rates,
+                 bool causal) {
+    cases.push_back(dilatedCase(s, segments, rates, causal, dt));
+  };
+  add("f16", {1, 2, 1, 239, 239, 64}, {32, 64, 128}, {1, 2, 4}, true);
+  add("f16", {1, 2, 1, 192, 192, 96}, {32, 64}, {1, 2}, false);
+  add("f16", {1, 2, 1, 113, 239, 128}, {16, 64, 128}, {1, 2, 4}, false);
+  add("bf16", {1, 2, 1, 239, 239, 96}, {32, 64, 128}, {1, 2, 4}, false);
+  add("bf16", {1, 2, 1, 113, 113, 128}, {64, 128}, {2, 4}, true);
+  add("bf16", {1, 2, 1, 256, 256, 64}, {64, 128}, {1, 4}, true);
+  add("f32", {1, 2, 1, 239, 239, 64}, {16, 64, 128}, {1, 2, 4}, true);
+  add("f32", {1, 4, 2, 113, 113, 64}, {64, 128}, {2, 4}, false);
+  add("f32", {1, 2, 1, 192, 192, 96}, {32, 64}, {1, 2}, true);
+  return cases;
+}
+
+/// attune.lsh_attention (Reformer): rotations from the seed, or given as an
+/// input tensor of dtype `rotDt` (rotDt empty: from the seed).
+Case lshCase(int64_t B, int64_t H, int64_t L, int64_t D, int64_t buckets,
+             int64_t rounds, int64_t chunk, bool causal,
+             const std::string &rotDt, int64_t seed, const std::string &dt) {
+  std::string x = shapeStr({B, H, L, D}, dt), l = shapeStr({B, H, L}, "f32"),
+              r = shapeStr({rounds, D, buckets / 2}, rotDt);
+  Case c;
+  c.name = std::string("lsh_attention_") + (causal ? "causal_" : "") + "nb" +
+           std::to_string(buckets) + "_r" + std::to_string(rounds) + "_c" +
+           std::to_string(chunk) + "_" +
+           (rotDt.empty() ? "seed" + std::to_string(seed) : "rot_" + rotDt) +
+           "_b" + std::to_string(B) + "h" + std::to_string(H) + "_" +
+           std::to_string(L) + "_d" + std::to_string(D) + "_" + dt;
+  c.group = "lsh_attention_" + dt;
+  c.kind = std::string("lsh_attention") + (causal ? ":causal" : "") +
+           (rotDt.empty() ? ":seed" : ":rotations");
+  c.dtype = dt;
+  std::ostringstream m;
+  m << "func.func @" << c.name << "(%qk: " << x
+    << " {attune.name = \"qk\"}, %v: " << x << " {attune.name = \"v\"}";
+  if (!rotDt.empty())
+    m << ", %rot: " << r << " {attune.name = \"rot\"}";
+  m << ") -> (" << x << " {attune.name = \"o\"}, " << l
+    << " {attune.name = \"lse\"}) {\n"
+    << "  %o, %l = attune.lsh_attention %qk, %v";
+  if (!rotDt.empty())
+    m << " rotations %rot";
+  m << " {num_buckets = " << buckets << " : i64, num_rounds = " << rounds
+    << " : i64, chunk_size = " << chunk << " : i64, seed = " << seed << " : i64"
+    << (causal ? ", causal" : "") << "} : (" << x << ", " << x;
+  if (!rotDt.empty())
+    m << ", " << r;
+  m << ") -> (" << x << ", " << l << ")\n"
+    << "  return %o, %l : " << x << ", " << l << "\n}\n";
+  c.mlir = m.str();
+  return c;
+}
+
+/// Two rounds, 4 or 8 buckets, chunks of 32 or 64 over L = 113 and 239
+/// (ragged last chunks), causal or not, rotations from the seed or given
+/// (in the model's dtype: the CPU backend, which checks the harness, reads
+/// them in qk's dtype), in each dtype.
+std::vector<Case> lshCases() {
+  struct Row {
+    const char *dt;
+    int64_t B, L, D, buckets, chunk;
+    bool causal;
+    const char *rotDt; ///< "" for rotations from the seed
+    int64_t seed;
+  };
+  // Each dtype: causal and not, 4 and 8 buckets, chunks of 32 and 64, L 113
+  // and 239, rotations given and from the seed.
+  const Row rows[] = {
+      {"f16", 1, 239, 64, 8, 32, true, "f16", 5},
+      {"f16", 1, 113, 128, 4, 64, false, "", 42},
+      {"bf16", 1, 239, 96, 4, 64, true, "", 7},
+      {"bf16", 1, 113, 64, 8, 32, false, "bf16", 11},
+      {"f32", 1, 113, 96, 8, 64, true, "f32", 5},
+      {"f32", 1, 239, 64, 4, 32, false, "", 42},
+  };
+  std::vector<Case> cases;
+  for (const Row &r : rows)
+    cases.push_back(lshCase(r.B, 2, r.L, r.D, r.buckets, 2, r.chunk, r.causal,
+                            r.rotDt, r.seed, r.dt));
   return cases;
 }
 
 //===------------------------------ other ops -----------------------------===//
 
-/// One case per dtype of `dtypes` from MLIR text in which `DT` stands for
-/// the dtype and `@f(` for the function.
-void perDtype(std::vector<Case> &cases, const std::vector<std::string> &dtypes,
-              const std::string &kind, const std::string &name,
-              const std::string &text,
-              const std::map<std::string, RefTensor> &inputs = {},
-              double scale = 1.0) {
-  for (const std::string &dt : dtypes) {
-    Case c;
-    c.name = name + "_" + dt;
-    c.group = "ops_" + dt;
-    c.kind = kind;
-    c.dtype = dt;
-    c.mlir = text;
-    replaceAll(c.mlir, "@f(", "@" + c.name + "(");
-    replaceAll(c.mlir, "DT", dt);
-    c.inputs = inputs;
-    c.scale = scale;
-    cases.push_back(c);
-  }
-}
-
-/// CompiledNumericsTest's op cases (without the attention variants the cuda
-/// target does not lower: dilated_attention, lsh_attention), plus rows
-/// longer than a thread block.
+/// CompiledNumericsTest's op models (NumericsCases.h), plus rows longer than
+/// a thread block, in f32, f16 and bf16.
 std::vector<Case> opCases() {
-  std::vector<Case> cases;
-  const std::vector<std::string> all = {"f32", "f16", "bf16"};
-  auto add = [&](const std::string &kind, const std::string &name,
-                 const std::string &text,
-                 const std::map<std::string, RefTensor> &inputs = {},
-                 double scale = 1.0) {
-    perDtype(cases, all, kind, name, text, inputs, scale);
-  };
-  add("rms_norm", "rms_norm", R"(
-func.func @f(%x: tensor<3x113x96xDT> {attune.name = "x"}, %w: tensor<96xDT> {attune.name = "w"}) -> tensor<3x113x96xDT> {
-  %y = attune.rms_norm %x weight %w {epsilon = 1.0e-05 : f64} : (tensor<3x113x96xDT>, tensor<96xDT>) -> tensor<3x113x96xDT>
-  return %y : tensor<3x113x96xDT>
-})");
-  add("rms_norm", "rms_norm_wide", R"(
+  std::vector<OpModel> models = opModels();
+  // Rows longer than a thread block (the GPU's reductions loop over them).
+  models.push_back({"rms_norm", "rms_norm_wide", R"(
 func.func @f(%x: tensor<3x1025xDT> {attune.name = "x"}, %w: tensor<1025xDT> {attune.name = "w"}) -> tensor<3x1025xDT> {
   %y = attune.rms_norm %x weight %w : (tensor<3x1025xDT>, tensor<1025xDT>) -> tensor<3x1025xDT>
   return %y : tensor<3x1025xDT>
-})");
-  add("layer_norm", "layer_norm", R"(
-func.func @f(%x: tensor<239x64xDT> {attune.name = "x"}, %w: tensor<64xDT> {attune.name = "w"}, %b: tensor<64xDT> {attune.name = "b"}) -> tensor<239x64xDT> {
-  %y = attune.layer_norm %x weight %w bias %b : (tensor<239x64xDT>, tensor<64xDT>, tensor<64xDT>) -> tensor<239x64xDT>
-  return %y : tensor<239x64xDT>
-})");
-  add("layer_norm", "layer_norm_wide", R"(
+})"});
+  models.push_back({"layer_norm", "layer_norm_wide", R"(
 func.func @f(%x: tensor<5x1023xDT> {attune.name = "x"}, %w: tensor<1023xDT> {attune.name = "w"}, %b: tensor<1023xDT> {attune.name = "b"}) -> tensor<5x1023xDT> {
   %y = attune.layer_norm %x weight %w bias %b : (tensor<5x1023xDT>, tensor<1023xDT>, tensor<1023xDT>) -> tensor<5x1023xDT>
   return %y : tensor<5x1023xDT>
-})");
-  add("rope:half", "rope_half", R"(
-func.func @f(%x: tensor<2x4x113x64xDT> {attune.name = "x"}) -> tensor<2x4x113x64xDT> {
-  %y = attune.rope %x {theta = 500000.0 : f64} : (tensor<2x4x113x64xDT>) -> tensor<2x4x113x64xDT>
-  return %y : tensor<2x4x113x64xDT>
-})");
-  add("rope:interleaved", "rope_interleaved_positions", R"(
-func.func @f(%x: tensor<2x3x17x32xDT> {attune.name = "x"}, %p: tensor<2x17xi64> {attune.name = "p"}) -> tensor<2x3x17x32xDT> {
-  %y = attune.rope %x positions %p {interleaved, rotary_dim = 16 : i64} : (tensor<2x3x17x32xDT>, tensor<2x17xi64>) -> tensor<2x3x17x32xDT>
-  return %y : tensor<2x3x17x32xDT>
-})",
-      {{"p", ints(DType::I64, {2, 17},
-                  [](int64_t i) { return i * 37 % 1000; })}});
-  add("linear", "linear_bias", R"(
-func.func @f(%x: tensor<3x113x239xDT> {attune.name = "x"}, %w: tensor<17x239xDT> {attune.name = "w"}, %b: tensor<17xDT> {attune.name = "b"}) -> tensor<3x113x17xDT> {
-  %y = attune.linear %x, %w bias %b : (tensor<3x113x239xDT>, tensor<17x239xDT>, tensor<17xDT>) -> tensor<3x113x17xDT>
-  return %y : tensor<3x113x17xDT>
-})");
-  add("linear", "linear_k1023", R"(
+})"});
+  models.push_back({"linear", "linear_k1023", R"(
 func.func @f(%x: tensor<17x1023xDT> {attune.name = "x"}, %w: tensor<96x1023xDT> {attune.name = "w"}) -> tensor<17x96xDT> {
   %y = attune.linear %x, %w : (tensor<17x1023xDT>, tensor<96x1023xDT>) -> tensor<17x96xDT>
   return %y : tensor<17x96xDT>
 })",
-      {}, 0.5);
-  add("mlp:swiglu", "mlp_swiglu", R"(
-func.func @f(%x: tensor<1x113x64xDT> {attune.name = "x"}, %g: tensor<172x64xDT> {attune.name = "g"}, %u: tensor<172x64xDT> {attune.name = "u"}, %d: tensor<64x172xDT> {attune.name = "d"}) -> tensor<1x113x64xDT> {
-  %y = attune.mlp %x, %u, %d gate %g {activation = #attune.activation<silu>} : (tensor<1x113x64xDT>, tensor<172x64xDT>, tensor<64x172xDT>, tensor<172x64xDT>) -> tensor<1x113x64xDT>
-  return %y : tensor<1x113x64xDT>
-})",
-      {}, 0.5);
-  add("mlp:gelu", "mlp_gelu", R"(
+                    {},
+                    0.5});
+  models.push_back({"mlp:gelu", "mlp_gelu", R"(
 func.func @f(%x: tensor<3x113x96xDT> {attune.name = "x"}, %u: tensor<239x96xDT> {attune.name = "u"}, %d: tensor<96x239xDT> {attune.name = "d"}) -> tensor<3x113x96xDT> {
   %y = attune.mlp %x, %u, %d {activation = #attune.activation<gelu>} : (tensor<3x113x96xDT>, tensor<239x96xDT>, tensor<96x239xDT>) -> tensor<3x113x96xDT>
   return %y : tensor<3x113x96xDT>
 })",
-      {}, 0.5);
-  add("mlp:gelu_tanh_bias", "mlp_gelu_tanh_bias", R"(
-func.func @f(%x: tensor<17x48xDT> {attune.name = "x"}, %u: tensor<96x48xDT> {attune.name = "u"}, %d: tensor<40x96xDT> {attune.name = "d"}, %bu: tensor<96xDT> {attune.name = "bu"}, %bd: tensor<40xDT> {attune.name = "bd"}) -> tensor<17x40xDT> {
-  %y = attune.mlp %x, %u, %d up_bias %bu down_bias %bd {activation = #attune.activation<gelu_tanh>} : (tensor<17x48xDT>, tensor<96x48xDT>, tensor<40x96xDT>, tensor<96xDT>, tensor<40xDT>) -> tensor<17x40xDT>
-  return %y : tensor<17x40xDT>
-})",
-      {}, 0.5);
-  add("embedding", "embedding", R"(
-func.func @f(%ids: tensor<2x17xi32> {attune.name = "ids"}, %t: tensor<50x24xDT> {attune.name = "t"}) -> tensor<2x17x24xDT> {
-  %y = attune.embedding %ids, %t : (tensor<2x17xi32>, tensor<50x24xDT>) -> tensor<2x17x24xDT>
-  return %y : tensor<2x17x24xDT>
-})",
-      {{"ids", ints(DType::I32, {2, 17},
-                    [](int64_t i) { return i * 13 % 50; })}});
-  add("softmax", "softmax_axis0", R"(
-func.func @f(%x: tensor<113x3x7xDT> {attune.name = "x"}) -> (tensor<113x3x7xDT> {attune.name = "axis0"}, tensor<113x3x7xDT> {attune.name = "last"}) {
-  %a = attune.softmax %x {axis = 0 : i64} : (tensor<113x3x7xDT>) -> tensor<113x3x7xDT>
-  %b = attune.softmax %x : (tensor<113x3x7xDT>) -> tensor<113x3x7xDT>
-  return %a, %b : tensor<113x3x7xDT>, tensor<113x3x7xDT>
-})",
-      {}, 3.0);
-  add("softmax", "softmax_wide", R"(
+                    {},
+                    0.5});
+  models.push_back({"softmax", "softmax_wide", R"(
 func.func @f(%x: tensor<5x1023xDT> {attune.name = "x"}) -> tensor<5x1023xDT> {
   %y = attune.softmax %x : (tensor<5x1023xDT>) -> tensor<5x1023xDT>
   return %y : tensor<5x1023xDT>
 })",
-      {}, 3.0);
-  for (const char *red : {"none", "mean", "sum"}) {
-    std::string r = std::string(red) == "none" ? "113x" : "";
-    add(std::string("cross_entropy:") + red,
-        std::string("cross_entropy_") + red, R"(
-func.func @f(%x: tensor<113x50xDT> {attune.name = "x"}, %l: tensor<113xi64> {attune.name = "l"}) -> tensor<)" +
-                                                  r + R"(f32> {
-  %c = attune.cast %x : tensor<113x50xDT> to tensor<113x50xf32>
-  %y = attune.cross_entropy %c, %l {reduction = #attune.reduction<)" +
-                                                  red +
-                                                  R"(>} : (tensor<113x50xf32>, tensor<113xi64>) -> tensor<)" +
-                                                  r + R"(f32>
-  return %y : tensor<)" + r + R"(f32>
-})",
-        {{"l", ints(DType::I64, {113}, [](int64_t i) {
-            return i % 9 == 0 ? -100 : i * 7 % 50;
-          })}},
-        2.0);
-  }
-  add("cross_entropy:mean", "cross_entropy_wide_mean", R"(
+                    {},
+                    3.0});
+  models.push_back({"cross_entropy:mean", "cross_entropy_wide_mean", R"(
 func.func @f(%x: tensor<17x1025xDT> {attune.name = "x"}, %l: tensor<17xi64> {attune.name = "l"}) -> tensor<f32> {
   %c = attune.cast %x : tensor<17x1025xDT> to tensor<17x1025xf32>
   %y = attune.cross_entropy %c, %l {reduction = #attune.reduction<mean>} : (tensor<17x1025xf32>, tensor<17xi64>) -> tensor<f32>
   return %y : tensor<f32>
 })",
-      {{"l", ints(DType::I64, {17},
-                  [](int64_t i) { return i * 311 % 1025; })}},
-      2.0);
-  for (const char *u : {"neg", "exp", "log", "tanh", "sqrt", "rsqrt", "sigmoid",
-                        "abs", "silu", "gelu", "gelu_tanh", "relu"})
-    add(std::string("unary:") + u, std::string("unary_") + u,
-        std::string(R"(
-func.func @f(%x: tensor<3x239xDT> {attune.name = "x"}) -> tensor<3x239xDT> {
-  %a = attune.abs %x : tensor<3x239xDT>
-  %y = attune.)") + u + R"( %a : tensor<3x239xDT>
-  return %y : tensor<3x239xDT>
-})",
-        {}, 2.0);
-  for (const char *bk : {"add", "sub", "mul", "div", "max", "min", "pow"})
-    add(std::string("binary:") + bk, std::string("binary_") + bk,
-        std::string(R"(
-func.func @f(%x: tensor<3x1x113xDT> {attune.name = "x"}, %z: tensor<7x1xDT> {attune.name = "z"}) -> tensor<3x7x113xDT> {
-  %a = attune.abs %x : tensor<3x1x113xDT>
-  %b = attune.abs %z : tensor<7x1xDT>
-  %y = attune.)") + bk + R"( %a, %b : (tensor<3x1x113xDT>, tensor<7x1xDT>) -> tensor<3x7x113xDT>
-  return %y : tensor<3x7x113xDT>
-})");
-  add("matmul", "matmul_broadcast", R"(
-func.func @f(%a: tensor<2x3x17x40xDT> {attune.name = "a"}, %b: tensor<3x40x23xDT> {attune.name = "b"}) -> tensor<2x3x17x23xDT> {
-  %y = attune.matmul %a, %b : (tensor<2x3x17x40xDT>, tensor<3x40x23xDT>) -> tensor<2x3x17x23xDT>
-  return %y : tensor<2x3x17x23xDT>
-})");
-  add("layout:transpose_slice_concat_reshape", "layout", R"(
-func.func @f(%x: tensor<2x17x3x8xDT> {attune.name = "x"}) -> (tensor<3x2x8x17xDT> {attune.name = "transpose"}, tensor<2x17x5x8xDT> {attune.name = "concat"}, tensor<2x51x8xDT> {attune.name = "reshape"}) {
-  %t = attune.transpose %x {permutation = array<i64: 2, 0, 3, 1>} : (tensor<2x17x3x8xDT>) -> tensor<3x2x8x17xDT>
-  %s = attune.slice %x {axis = 2 : i64, start = 1 : i64, size = 2 : i64} : (tensor<2x17x3x8xDT>) -> tensor<2x17x2x8xDT>
-  %c = attune.concat %x, %s {axis = 2 : i64} : (tensor<2x17x3x8xDT>, tensor<2x17x2x8xDT>) -> tensor<2x17x5x8xDT>
-  %r = attune.reshape %x : tensor<2x17x3x8xDT> to tensor<2x51x8xDT>
-  return %t, %c, %r : tensor<3x2x8x17xDT>, tensor<2x17x5x8xDT>, tensor<2x51x8xDT>
-})");
-  add("layout:transpose_2d", "transpose_2d", R"(
+                    {{"l", ints(DType::I64, {17},
+                                [](int64_t i) { return i * 311 % 1025; })}},
+                    2.0});
+  models.push_back({"layout:transpose_2d", "transpose_2d", R"(
 func.func @f(%x: tensor<113x239xDT> {attune.name = "x"}) -> tensor<239x113xDT> {
   %t = attune.transpose %x {permutation = array<i64: 1, 0>} : (tensor<113x239xDT>) -> tensor<239x113xDT>
   return %t : tensor<239x113xDT>
-})");
-  add("layout:negative_axes_chunked", "layout_negative_axes", R"(
-func.func @f(%x: tensor<2x17x6xDT> {attune.name = "x"}) -> (tensor<2x17x9xDT> {attune.name = "concat"}, tensor<2x17x6xDT> {attune.name = "chunked"}) {
-  %s = attune.slice %x {axis = -1 : i64, start = 2 : i64, size = 3 : i64} : (tensor<2x17x6xDT>) -> tensor<2x17x3xDT>
-  %c = attune.concat %x, %s {axis = -1 : i64} : (tensor<2x17x6xDT>, tensor<2x17x3xDT>) -> tensor<2x17x9xDT>
-  %z = attune.chunked %x along 1 by 1 {
-  ^bb0(%a: tensor<2x1x6xDT>):
-    %t = attune.exp %a : tensor<2x1x6xDT>
-    attune.yield %t : tensor<2x1x6xDT>
-  } : (tensor<2x17x6xDT>) -> tensor<2x17x6xDT>
-  return %c, %z : tensor<2x17x9xDT>, tensor<2x17x6xDT>
-})");
-  add("reduce", "reduce", R"(
-func.func @f(%x: tensor<5x113x7xDT> {attune.name = "x"}) -> (tensor<7xDT> {attune.name = "sum01"}, tensor<5x1x7xDT> {attune.name = "mean1"}, tensor<113xDT> {attune.name = "max02"}) {
-  %a = attune.reduce %x {kind = #attune.reduce_kind<sum>, axes = array<i64: 0, 1>} : (tensor<5x113x7xDT>) -> tensor<7xDT>
-  %b = attune.reduce %x {kind = #attune.reduce_kind<mean>, axes = array<i64: 1>, keep_dims} : (tensor<5x113x7xDT>) -> tensor<5x1x7xDT>
-  %c = attune.reduce %x {kind = #attune.reduce_kind<max>, axes = array<i64: 0, 2>} : (tensor<5x113x7xDT>) -> tensor<113xDT>
-  return %a, %b, %c : tensor<7xDT>, tensor<5x1x7xDT>, tensor<113xDT>
-})");
-  add("reduce", "reduce_wide", R"(
+})"});
+  models.push_back({"reduce", "reduce_wide", R"(
 func.func @f(%x: tensor<3x1025xDT> {attune.name = "x"}) -> (tensor<3xDT> {attune.name = "sum"}, tensor<3xDT> {attune.name = "max"}) {
   %a = attune.reduce %x {kind = #attune.reduce_kind<sum>, axes = array<i64: 1>} : (tensor<3x1025xDT>) -> tensor<3xDT>
   %b = attune.reduce %x {kind = #attune.reduce_kind<max>, axes = array<i64: 1>} : (tensor<3x1025xDT>) -> tensor<3xDT>
   return %a, %b : tensor<3xDT>, tensor<3xDT>
-})");
-  add("cast", "cast_roundtrip", R"(
-func.func @f(%x: tensor<3x113xf32> {attune.name = "x"}) -> (tensor<3x113xDT> {attune.name = "to_dt"}, tensor<3x113xf16> {attune.name = "to_f16"}) {
-  %a = attune.cast %x : tensor<3x113xf32> to tensor<3x113xDT>
-  %b = attune.cast %a : tensor<3x113xDT> to tensor<3x113xf16>
-  return %a, %b : tensor<3x113xDT>, tensor<3x113xf16>
-})");
-  add("structure:checkpoint_reversible_chunked", "structure", R"(
-func.func @f(%x: tensor<1x64x32xDT> {attune.name = "x"}, %u: tensor<48x32xDT> {attune.name = "u"}, %d: tensor<32x48xDT> {attune.name = "d"}) -> (tensor<1x64x32xDT> {attune.name = "y1"}, tensor<1x64x32xDT> {attune.name = "y2"}, tensor<1x64x32xDT> {attune.name = "z"}) {
-  %c = attune.checkpoint (%x) {
-  ^bb0(%a: tensor<1x64x32xDT>):
-    %t = attune.gelu %a : tensor<1x64x32xDT>
-    attune.yield %t : tensor<1x64x32xDT>
-  } : (tensor<1x64x32xDT>) -> tensor<1x64x32xDT>
-  %y1, %y2 = attune.reversible %x, %c f {
-  ^bb0(%a: tensor<1x64x32xDT>):
-    %t = attune.rms_norm %a : (tensor<1x64x32xDT>) -> tensor<1x64x32xDT>
-    attune.yield %t : tensor<1x64x32xDT>
-  } g {
-  ^bb0(%a: tensor<1x64x32xDT>):
-    %t = attune.tanh %a : tensor<1x64x32xDT>
-    attune.yield %t : tensor<1x64x32xDT>
-  } : tensor<1x64x32xDT>, tensor<1x64x32xDT>
-  %z = attune.chunked %y2 along 1 by 16 {
-  ^bb0(%a: tensor<1x16x32xDT>):
-    %t = attune.mlp %a, %u, %d {activation = #attune.activation<relu>} : (tensor<1x16x32xDT>, tensor<48x32xDT>, tensor<32x48xDT>) -> tensor<1x16x32xDT>
-    attune.yield %t : tensor<1x16x32xDT>
-  } : (tensor<1x64x32xDT>) -> tensor<1x64x32xDT>
-  return %y1, %y2, %z : tensor<1x64x32xDT>, tensor<1x64x32xDT>, tensor<1x64x32xDT>
-})",
-      {}, 0.5);
+})"});
+
+  std::vector<Case> cases;
+  for (const OpModel &m : models)
+    for (const std::string dt : {"f32", "f16", "bf16"}) {
+      Case c;
+      c.name = m.name + "_" + dt;
+      c.group = "ops_" + dt;
+      c.kind = m.kind;
+      c.dtype = dt;
+      c.mlir = instantiate(m, dt, c.name);
+      c.inputs = m.inputs;
+      c.scale = m.scale;
+      cases.push_back(c);
+    }
   return cases;
 }
 
 std::vector<Case> allCases() {
-  std::vector<Case> cases = attentionCases();
-  std::vector<Case> ops = opCases();
-  cases.insert(cases.end(), ops.begin(), ops.end());
+  std::vector<Case> cases;
+  for (std::vector<Case> part :
+       {attentionCases(), dilatedCases(), lshCases(), opCases()})
+    cases.insert(cases.end(), part.begin(), part.end());
   return cases;
 }
 
@@ -661,27 +646,12 @@ void prepare(const Options &opt, Prepared &p) {
     p.error = !args ? args.status().message() : results.status().message();
     return;
   }
-  // Inputs: explicit ones, else normals rounded to the dtype (streams from 1
-  // in argument order, seed 11), as CompiledNumericsTest draws them.
-  std::vector<RefTensor> in;
-  uint32_t stream = 1;
-  for (const ref::ValueInfo &info : *args) {
-    auto it = c.inputs.find(info.name);
-    in.push_back(it != c.inputs.end()
-                     ? it->second
-                     : randomTensor(info.dtype, info.shape, stream, c.scale));
-    ++stream;
-  }
+  // Inputs and reference as CompiledNumericsTest has them (NumericsCases.h).
+  std::vector<RefTensor> in = drawInputs(*args, c.inputs, c.scale);
   std::vector<RefTensor> gold, lowp;
-  Status s =
-      ref::runFunction(*module, c.name, in, ref::Precision::F64, gold);
-  if (!s.isOk()) {
-    p.error = "reference (f64): " + s.message() + "\n" + diags.text;
-    return;
-  }
-  s = ref::runFunction(*module, c.name, in, ref::Precision::Native, lowp);
-  if (!s.isOk()) {
-    p.error = "reference (native): " + s.message() + "\n" + diags.text;
+  std::string refError = evaluateReference(*module, c.name, in, gold, lowp);
+  if (!refError.empty()) {
+    p.error = refError + "\n" + diags.text;
     return;
   }
   if (gold.size() != results->size() || lowp.size() != results->size()) {
@@ -729,12 +699,10 @@ void prepare(const Options &opt, Prepared &p) {
       p.error = "result '" + info.name + "': gold and lowp shapes differ";
       return;
     }
-    double mx = 0, refErr = 0;
+    double refErr = 0;
     for (size_t e = 0; e < g.data.size(); ++e) {
       double gv = g.data[e], lv = l.data[e];
       bool gFinite = std::isfinite(gv), lFinite = std::isfinite(lv);
-      if (gFinite)
-        mx = std::max(mx, std::fabs(gv));
       if (gFinite && lFinite) {
         refErr = std::max(refErr, std::fabs(lv - gv));
         continue;
@@ -748,7 +716,6 @@ void prepare(const Options &opt, Prepared &p) {
         return;
       }
     }
-    bool low = g.dtype == DType::BF16 || g.dtype == DType::F16;
     gpucases::TensorRecord t;
     t.name = info.name;
     t.dtype = std::string(dtypeName(g.dtype));
@@ -757,7 +724,7 @@ void prepare(const Options &opt, Prepared &p) {
     bool f64 = g.dtype == DType::F64;
     t.goldDtype = f64 ? "f64" : "f32";
     t.refError = refErr;
-    t.floor = (low ? c.floorLow : c.floorF32) * std::max(1.0, mx);
+    t.floor = toleranceFloor(g, c.floorF32, c.floorLow);
     t.bound = 2 * refErr + t.floor;
     bool ok;
     if (!f64) {
@@ -1097,7 +1064,7 @@ int main(int argc, char **argv) {
       if (e.empty())
         p->record.module = "../modules/" + p->c->name + ".atm";
       else
-        p->error = "compile (cuda): " + e;
+        p->error = "compile (" + opt.target + "): " + e;
     }
   });
 
