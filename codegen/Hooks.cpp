@@ -83,7 +83,7 @@ LogicalResult buildHook(Region &region, bool isScore, StringRef name,
         continue;
       if (isa<RankedTensorType>(v.getType())) {
         if (!isa<tensor::ExtractOp>(op)) {
-          op->emitError() << "the CPU backend reads outer tensors in "
+          op->emitError() << "attune-compile reads outer tensors in "
                              "attention regions through tensor.extract only";
           return WalkResult::interrupt();
         }
@@ -144,7 +144,7 @@ LogicalResult buildHook(Region &region, bool isScore, StringRef name,
       WalkResult w = c->walk([&](tensor::ExtractOp inner) -> WalkResult {
         if (fn.getBody().isAncestor(inner.getTensor().getParentRegion()))
           return WalkResult::advance();
-        inner->emitError() << "the CPU backend reads outer tensors in "
+        inner->emitError() << "attune-compile reads outer tensors in "
                               "attention regions at the region's top level "
                               "only";
         return WalkResult::interrupt();
@@ -155,7 +155,7 @@ LogicalResult buildHook(Region &region, bool isScore, StringRef name,
     }
     auto type = cast<RankedTensorType>(ex.getTensor().getType());
     if (!type.hasStaticShape() || type.getNumElements() == 0)
-      return ex.emitError() << "the CPU backend reads tensors of a static, "
+      return ex.emitError() << "attune-compile reads tensors of a static, "
                                "non-empty shape in attention regions; got "
                             << type;
     Value base = captureOf(ex.getTensor());

@@ -117,7 +117,7 @@ FailureOr<int64_t> indexBits(Operation *op, Value v, StringRef what) {
     return 32;
   if (code == ATTUNE_DT_I64)
     return 64;
-  op->emitError() << "the CPU backend reads " << what
+  op->emitError() << "attune-compile reads " << what
                   << " as i32, i64 or index; got "
                   << cast<RankedTensorType>(v.getType()).getElementType()
                   << " (cast them first)";
@@ -265,7 +265,7 @@ FailureOr<std::string> FunctionLowering::suffix(Operation *op,
     return std::string("bf16");
   if (elementType.isF16())
     return std::string("f16");
-  op->emitError() << "the CPU backend computes in f32, bf16 or f16; got "
+  op->emitError() << "attune-compile computes in f32, bf16 or f16; got "
                   << elementType
                   << " (run f64 models in attune-ref, or cast them)";
   return failure();
@@ -429,7 +429,7 @@ LogicalResult FunctionLowering::lowerOp(Operation &op) {
           A::PowOp, A::ReduceOp, A::TransposeOp>(op))
     for (Type t : op.getOperandTypes())
       if (cast<RankedTensorType>(t).getRank() > ATTUNE_CPU_MAX_RANK)
-        return op.emitError() << "the CPU backend handles tensors of rank up "
+        return op.emitError() << "attune-compile handles tensors of rank up "
                                  "to "
                               << ATTUNE_CPU_MAX_RANK << " here; got " << t;
   if (isa<A::AttentionOp, A::DilatedAttentionOp, A::LshAttentionOp>(op))
@@ -444,13 +444,13 @@ LogicalResult FunctionLowering::lowerOp(Operation &op) {
   if (auto a = dyn_cast<A::AttentionOp>(op))
     if (ArrayAttr mods = a.getScoreModsAttr())
       if (static_cast<int64_t>(mods.size()) > ATTUNE_CPU_MAX_SCORE_MODS)
-        return op.emitError() << "the CPU backend applies at most "
+        return op.emitError() << "attune-compile applies at most "
                               << ATTUNE_CPU_MAX_SCORE_MODS
                               << " score modifications; got " << mods.size();
   if (auto d = dyn_cast<A::DilatedAttentionOp>(op))
     if (static_cast<int64_t>(d.getSegments().size()) >
         ATTUNE_CPU_MAX_DILATED_BRANCHES)
-      return op.emitError() << "the CPU backend mixes at most "
+      return op.emitError() << "attune-compile mixes at most "
                             << ATTUNE_CPU_MAX_DILATED_BRANCHES
                             << " dilated branches; got "
                             << d.getSegments().size();
@@ -480,7 +480,7 @@ LogicalResult FunctionLowering::lowerOp(Operation &op) {
         if (Value r = a.getRotations())
           if (elemOf(r) != elemOf(a.getQk()))
             return a.emitError()
-                   << "the CPU backend reads rotations in the dtype of qk ("
+                   << "attune-compile reads rotations in the dtype of qk ("
                    << elemOf(a.getQk()) << "); got " << elemOf(r)
                    << " (cast them)";
         std::vector<int64_t> ints = {
@@ -1066,7 +1066,7 @@ LogicalResult FunctionLowering::lowerAttention(A::AttentionOp a) {
     docBits = *qBits;
     if (*kBits != *qBits)
       return a.emitError()
-             << "the CPU backend needs q and kv document ids of one integer "
+             << "attune-compile needs q and kv document ids of one integer "
                 "type; got "
              << typeOf(a.getQDocIds()).getElementType() << " and "
              << typeOf(a.getKvDocIds()).getElementType()

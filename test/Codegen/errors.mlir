@@ -17,7 +17,7 @@
 
 //--- f64.mlir
 func.func @f(%x: tensor<4xf64>) -> tensor<4xf64> {
-  // F64: f64.mlir:3:8: error: the CPU backend computes in f32, bf16 or f16; got 'f64'
+  // F64: f64.mlir:3:8: error: attune-compile computes in f32, bf16 or f16; got 'f64'
   %y = attune.exp %x : tensor<4xf64>
   return %y : tensor<4xf64>
 }
@@ -56,14 +56,14 @@ func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
 
 //--- ids16.mlir
 func.func @f(%ids: tensor<4xi16>, %t: tensor<10x8xf32>) -> tensor<4x8xf32> {
-  // IDS: ids16.mlir:3:8: error: the CPU backend reads ids as i32, i64 or index; got 'i16' (cast them first)
+  // IDS: ids16.mlir:3:8: error: attune-compile reads ids as i32, i64 or index; got 'i16' (cast them first)
   %y = attune.embedding %ids, %t : (tensor<4xi16>, tensor<10x8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
 
 //--- rot.mlir
 func.func @f(%x: tensor<1x1x8x4xbf16>, %r: tensor<1x4x1xf32>) -> tensor<1x1x8x4xbf16> {
-  // ROT: rot.mlir:3:12: error: the CPU backend reads rotations in the dtype of qk ('bf16'); got 'f32' (cast them)
+  // ROT: rot.mlir:3:12: error: attune-compile reads rotations in the dtype of qk ('bf16'); got 'f32' (cast them)
   %o, %l = attune.lsh_attention %x, %x rotations %r {num_buckets = 2 : i64, num_rounds = 1 : i64, chunk_size = 4 : i64, seed = 1 : i64} : (tensor<1x1x8x4xbf16>, tensor<1x1x8x4xbf16>, tensor<1x4x1xf32>) -> (tensor<1x1x8x4xbf16>, tensor<1x1x8xf32>)
   return %o : tensor<1x1x8x4xbf16>
 }

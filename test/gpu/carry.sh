@@ -64,6 +64,16 @@ mkdir -p "$out/lib"
 touch "$out/.attune-gpu-carry"
 cp "$runner" "$out/GpuNumericsTest"
 cp -r "$cases" "$out/cases"
+# The CUDA device's own tests (hand-written PTX kernels; no compiler) and
+# attune-run travel too when they are built.
+device=$build/test/unit/runtime/CudaDeviceTest
+testso=$(ls "$build"/test/unit/runtime/libattune_test_kernels.so 2>/dev/null || true)
+if [ -x "$device" ] && [ -n "$testso" ]; then
+  cp "$device" "$out/CudaDeviceTest"
+  cp "$testso" "$out/libattune_test_kernels.so"
+  cp "$root/test/unit/runtime/CudaTestKernels.ptx" "$out/"
+fi
+[ ! -x "$build/bin/attune-run" ] || cp "$build/bin/attune-run" "$out/attune-run"
 
 # Shared libraries outside the system folders travel too (libattune_runtime
 # is static today; this covers a shared build).
@@ -99,3 +109,9 @@ On the GPU machine (the session's run tool):
   (one case: add --gtest_filter='*/<case name>'; the [ numerics ] lines give
   each result's max error as a fraction of its bound)
 EOF
+if [ -x "$out/CudaDeviceTest" ]; then
+  cat <<EOF
+  the CUDA device's tests, in the same folder:
+  command: cd $rel && ATTUNE_TEST_CUDA_PTX=\$PWD/CudaTestKernels.ptx ATTUNE_TEST_KERNELS_SO=\$PWD/libattune_test_kernels.so ./CudaDeviceTest
+EOF
+fi
