@@ -386,11 +386,6 @@ LogicalResult buildCudaCode(LoweredModule &lowered, const CudaOptions &options,
     error = "no cuda architecture to build for";
     return failure();
   }
-  if (options.ptxas.empty() || !llvm::sys::fs::can_execute(options.ptxas)) {
-    error = "ptxas not found (looked in $CUDA_HOME/bin, /usr/local/cuda/bin "
-            "and PATH); install the CUDA toolkit or pass --ptxas=PATH";
-    return failure();
-  }
   MLIRContext *ctx = lowered.hooks->getContext();
   DialectRegistry registry;
   registry.insert<gpu::GPUDialect, NVVM::NVVMDialect, nvgpu::NVGPUDialect,
@@ -445,6 +440,12 @@ LogicalResult buildCudaCode(LoweredModule &lowered, const CudaOptions &options,
     planArena(fn);
   }
 
+  // The model's errors come first; the toolkit is needed from here on.
+  if (options.ptxas.empty() || !llvm::sys::fs::can_execute(options.ptxas)) {
+    error = "ptxas not found (looked in $CUDA_HOME/bin, /usr/local/cuda/bin "
+            "and PATH); install the CUDA toolkit or pass --ptxas=PATH";
+    return failure();
+  }
   std::string dir = options.keepDir;
   llvm::SmallString<128> tmp;
   if (dir.empty()) {
