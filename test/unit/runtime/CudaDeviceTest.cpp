@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "CudaTestArtifact.h"
+#include "RuntimeTestUtil.h"
 
 #include "attune/attune_runtime.hpp"
 #include "attune/runtime/TensorIO.h"
@@ -32,46 +33,12 @@
 
 using namespace attune;
 using namespace attune::artifact;
+using namespace attune::test;
 
 namespace {
 
-bool contains(const std::string &s, const std::string &sub) {
-  return s.find(sub) != std::string::npos;
-}
 
-std::vector<uint8_t> serialize(const ModuleDesc &m) {
-  std::vector<uint8_t> bytes;
-  Status s = writeArtifact(m, bytes);
-  EXPECT_TRUE(s.isOk()) << s.message();
-  return bytes;
-}
 
-rt::Module load(const ModuleDesc &m) {
-  std::vector<uint8_t> bytes = serialize(m);
-  rt::Module module;
-  rt::Result r = rt::Module::loadFromMemory(bytes.data(), bytes.size(), module);
-  EXPECT_TRUE(r.ok()) << r.message();
-  return module;
-}
-
-rt::Result createSession(const rt::Module &module, const std::string &fn,
-                         rt::Session &out,
-                         attune_device device = ATTUNE_DEVICE_CUDA,
-                         int32_t cudaDevice = 0) {
-  attune_session_options o;
-  attune_session_options_init(&o);
-  o.num_threads = 2;
-  o.device = device;
-  o.cuda_device = cudaDevice;
-  return rt::Session::create(module, fn, o, out);
-}
-
-std::vector<float> ramp(float start, float step) {
-  std::vector<float> v(test::kN);
-  for (int64_t i = 0; i < test::kN; ++i)
-    v[i] = start + step * static_cast<float>(i);
-  return v;
-}
 
 void expectCudaOnlyY(rt::Session &s, const std::vector<float> &x) {
   std::vector<float> y;
@@ -149,7 +116,7 @@ protected:
 TEST_F(CudaDevice, RunsAndReplays) {
   rt::Module module = load(test::cudaOnlyModule());
   rt::Session s;
-  rt::Result r = createSession(module, "main", s);
+  rt::Result r = createSession(module, "main", ATTUNE_DEVICE_CUDA, s);
   ASSERT_TRUE(r.ok()) << r.message();
   const Counters before = counters();
   std::vector<float> x = ramp(1, 0.5f);
@@ -184,7 +151,7 @@ TEST_F(CudaDevice, RunsAndReplays) {
 
   // A second session shares the module's code and constants on the device.
   rt::Session other;
-  ASSERT_TRUE(createSession(module, "main", other).ok());
+  ASSERT_TRUE(createSession(module, "main", ATTUNE_DEVICE_CUDA, other).ok());
   std::vector<float> x2 = ramp(-5, 2);
   ASSERT_TRUE(other.setInput("x", {test::kN}, x2).ok());
   ASSERT_TRUE(other.run().ok());
@@ -201,7 +168,7 @@ TEST_F(CudaDevice, ConcurrentSessions) {
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {
       rt::Session s;
-      if (!createSession(module, "main", s).ok()) {
+      if (!createSession(module, "main", ATTUNE_DEVICE_CUDA, s).ok()) {
         ++failures;
         return;
       }
@@ -229,7 +196,7 @@ TEST_F(CudaDevice, ConcurrentSessions) {
 TEST_F(CudaDevice, ErrorRecordNamesLaunch) {
   rt::Module module = load(test::cudaOnlyModule());
   rt::Session s;
-  ASSERT_TRUE(createSession(module, "ids", s).ok());
+  ASSERT_TRUE(createSession(module, "ids", ATTUNE_DEVICE_CUDA, s).ok());
   std::vector<int32_t> ids = {0, 1, 2, 3, 4, 0, 1, 2};
   ASSERT_TRUE(s.setInput("ids", {8}, ids).ok());
   rt::Result r = s.run();
@@ -268,7 +235,7 @@ TEST_F(CudaDevice, ErrorRecordNamesLaunch) {
 TEST_F(CudaDevice, TimeRuns) {
   rt::Module module = load(test::cudaOnlyModule());
   rt::Session s;
-  ASSERT_TRUE(createSession(module, "main", s).ok());
+  ASSERT_TRUE(createSession(module, "main", ATTUNE_DEVICE_CUDA, s).ok());
   std::vector<float> x = ramp(3, 0.125f);
   ASSERT_TRUE(s.setInput("x", {test::kN}, x).ok());
   double median = -1, min = -1;
@@ -303,8 +270,8 @@ TEST_F(CudaDevice, TimeRuns) {
 TEST_F(CudaDevice, SameResultsAsCpu) {
   rt::Module module = load(test::testModuleWithCuda());
   rt::Session cpu, gpu;
-  ASSERT_TRUE(createSession(module, "main", cpu, ATTUNE_DEVICE_CPU).ok());
-  rt::Result r = createSession(module, "main", gpu);
+  ASSERT_TRUE(createSession(module, "main", ATTUNE_DEVICE_CPU, cpu).ok());
+  rt::Result r = createSession(module, "main", ATTUNE_DEVICE_CUDA, gpu);
   ASSERT_TRUE(r.ok()) << r.message();
 
   HostTensor w(DType::F32, {test::kN});
@@ -341,9 +308,9 @@ TEST_F(CudaDevice, ReleasesEverything) {
   {
     rt::Module module = load(test::cudaOnlyModule());
     rt::Session a, b, c;
-    ASSERT_TRUE(createSession(module, "main", a).ok());
-    ASSERT_TRUE(createSession(module, "main", b).ok());
-    ASSERT_TRUE(createSession(module, "ids", c).ok());
+    ASSERT_TRUE(createSession(module, "main", ATTUNE_DEVICE_CUDA, a).ok());
+    ASSERT_TRUE(createSession(module, "main", ATTUNE_DEVICE_CUDA, b).ok());
+    ASSERT_TRUE(createSession(module, "ids", ATTUNE_DEVICE_CUDA, c).ok());
     ASSERT_TRUE(a.setInput("x", {test::kN}, ramp(0, 1)).ok());
     ASSERT_TRUE(a.run().ok());
     ASSERT_TRUE(c.setInput("ids", {8}, std::vector<int32_t>(8, 9)).ok());
@@ -372,7 +339,7 @@ TEST_F(CudaDevice, LoadTimeChecks) {
   auto createError = [](const ModuleDesc &m) {
     rt::Module module = load(m);
     rt::Session s;
-    return createSession(module, "main", s);
+    return createSession(module, "main", ATTUNE_DEVICE_CUDA, s);
   };
   ModuleDesc m = test::cudaOnlyModule();
   m.functions[0].launches[1].gpu[0].kernel = "attune_test_nope";
@@ -419,7 +386,7 @@ TEST_F(CudaDevice, LoadTimeChecks) {
   m.functions[0].launches[0].gpu[0].sharedBytes = 64 * 1024;
   rt::Module module = load(m);
   rt::Session s;
-  r = createSession(module, "main", s);
+  r = createSession(module, "main", ATTUNE_DEVICE_CUDA, s);
   ASSERT_TRUE(r.ok()) << r.message();
   std::vector<float> x = ramp(0, 1);
   ASSERT_TRUE(s.setInput("x", {test::kN}, x).ok());
@@ -428,7 +395,7 @@ TEST_F(CudaDevice, LoadTimeChecks) {
   expectCudaOnlyY(s, x);
 
   module = load(test::cudaOnlyModule());
-  r = createSession(module, "main", s, ATTUNE_DEVICE_CUDA, 1000);
+  r = createSession(module, "main", ATTUNE_DEVICE_CUDA, s, 1000);
   EXPECT_EQ(r.code(), ATTUNE_OUT_OF_RANGE);
   EXPECT_TRUE(contains(r.message(), "cuda_device 1000 is out of range"))
       << r.message();
@@ -442,7 +409,7 @@ TEST_F(CudaDevice, NoCodeForTheDevice) {
   m.cubins.push_back({ATTUNE_CUBIN_ARCH(500, 0), {1, 2, 3, 4}});
   rt::Module module = load(m);
   rt::Session s;
-  rt::Result r = createSession(module, "main", s);
+  rt::Result r = createSession(module, "main", ATTUNE_DEVICE_CUDA, s);
   EXPECT_EQ(r.code(), ATTUNE_INVALID_ARGUMENT);
   EXPECT_TRUE(contains(r.message(), "the artifact has no CUDA code for CUDA "
                                     "device 0 ("))
@@ -456,7 +423,7 @@ TEST_F(CudaDevice, NoCodeForTheDevice) {
                           ".visible .entry attune_test_add_f32() { bogus; }\n";
   m.ptx.assign(bad.begin(), bad.end());
   module = load(m);
-  r = createSession(module, "main", s);
+  r = createSession(module, "main", ATTUNE_DEVICE_CUDA, s);
   EXPECT_EQ(r.code(), ATTUNE_INVALID_ARGUMENT);
   EXPECT_TRUE(contains(r.message(), "cannot JIT-compile the artifact's PTX "
                                     "for CUDA device 0"))
@@ -508,7 +475,7 @@ TEST_F(CudaDevice, RunsCubins) {
   m.ptx.clear();
   rt::Module module = load(m);
   rt::Session s;
-  rt::Result r = createSession(module, "main", s);
+  rt::Result r = createSession(module, "main", ATTUNE_DEVICE_CUDA, s);
   if (!r.ok() && contains(r.message(), "has no CUDA code for"))
     GTEST_SKIP() << "the device is not among the architectures built (" << built
                  << "): " << r.message();

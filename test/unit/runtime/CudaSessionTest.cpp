@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "CudaTestArtifact.h"
+#include "RuntimeTestUtil.h"
 
 #include "CudaDevice.h"
 #include "attune/attune_runtime.hpp"
@@ -17,12 +18,9 @@
 
 using namespace attune;
 using namespace attune::artifact;
+using namespace attune::test;
 
 namespace {
-
-bool contains(const std::string &s, const std::string &sub) {
-  return s.find(sub) != std::string::npos;
-}
 
 rt::Module load(const ModuleDesc &m) {
   std::vector<uint8_t> bytes;
@@ -34,23 +32,7 @@ rt::Module load(const ModuleDesc &m) {
   return module;
 }
 
-rt::Result createSession(const rt::Module &module, const std::string &fn,
-                         attune_device device, rt::Session &out,
-                         int32_t cudaDevice = 0) {
-  attune_session_options o;
-  attune_session_options_init(&o);
-  o.num_threads = 2;
-  o.device = device;
-  o.cuda_device = cudaDevice;
-  return rt::Session::create(module, fn, o, out);
-}
 
-std::vector<float> ramp(float start, float step) {
-  std::vector<float> v(test::kN);
-  for (int64_t i = 0; i < test::kN; ++i)
-    v[i] = start + step * static_cast<float>(i);
-  return v;
-}
 
 // sm_XYa only for exactly X.Y; sm_XY for X.Z with Z >= Y, the highest.
 TEST(CudaSession, SelectCubin) {

@@ -1,6 +1,7 @@
 //===- RuntimeTest.cpp - Loading and running artifacts through the C API --===//
 
 #include "TestArtifact.h"
+#include "RuntimeTestUtil.h"
 
 #include "attune/attune_runtime.hpp"
 #include "attune/runtime/TensorIO.h"
@@ -12,27 +13,10 @@
 
 using namespace attune;
 using namespace attune::artifact;
+using namespace attune::test;
 
 namespace {
 
-bool contains(const std::string &s, const std::string &sub) {
-  return s.find(sub) != std::string::npos;
-}
-
-std::vector<uint8_t> serialize(const ModuleDesc &m) {
-  std::vector<uint8_t> bytes;
-  Status s = writeArtifact(m, bytes);
-  EXPECT_TRUE(s.isOk()) << s.message();
-  return bytes;
-}
-
-rt::Module load(const ModuleDesc &m) {
-  std::vector<uint8_t> bytes = serialize(m);
-  rt::Module module;
-  rt::Result r = rt::Module::loadFromMemory(bytes.data(), bytes.size(), module);
-  EXPECT_TRUE(r.ok()) << r.message();
-  return module;
-}
 
 rt::Result loadError(const ModuleDesc &m) {
   std::vector<uint8_t> bytes = serialize(m);
