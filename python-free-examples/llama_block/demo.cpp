@@ -1,7 +1,7 @@
 //===- demo.cpp - Run the compiled Llama block from C++ -------------------===//
 //
 // llama-block-demo MODEL.atm WEIGHTS.safetensors DOC_IDS.npy [--runs N]
-//   [--threads T] [--seed S]
+//   [--threads T] [--seed S] [--device cpu|cuda]
 //
 // Loads the compiled block, binds its weights by name from a safetensors
 // file, sets x to deterministic random values and doc_ids from an .npy
@@ -10,6 +10,7 @@
 //
 // Make the inputs with:
 //   attune-compile llama_block.mlir -o llama_block.atm
+//     (add --target=cpu --target=cuda:sm_80,sm_90a for --device cuda)
 //   attune-run llama_block.atm --write-random-weights w.safetensors \
 //     --skip x --skip doc_ids
 //
@@ -149,6 +150,7 @@ struct Normal {
 int main(int argc, char **argv) {
   std::vector<std::string> positional;
   long runs = 10, threads = 0;
+  attune_device device = ATTUNE_DEVICE_CPU;
   unsigned long long seed = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -168,6 +170,14 @@ int main(int argc, char **argv) {
       if (!value(0, 1024, v))
         return fail("--threads expects an integer in [0, 1024]");
       threads = static_cast<long>(v);
+    } else if (a == "--device") {
+      std::string d = i + 1 < argc ? argv[++i] : "";
+      if (d == "cpu")
+        device = ATTUNE_DEVICE_CPU;
+      else if (d == "cuda")
+        device = ATTUNE_DEVICE_CUDA;
+      else
+        return fail("--device expects cpu or cuda; got '" + d + "'");
     } else if (a == "--seed") {
       if (!value(0, INT64_MAX, v))
         return fail("--seed expects a non-negative integer");
@@ -180,15 +190,18 @@ int main(int argc, char **argv) {
   }
   if (positional.size() != 3)
     return fail("usage: llama-block-demo MODEL.atm WEIGHTS.safetensors "
-                "DOC_IDS.npy [--runs N] [--threads T] [--seed S]");
+                "DOC_IDS.npy [--runs N] [--threads T] [--seed S] "
+                "[--device cpu|cuda]");
 
   attune::rt::Module module;
   if (auto r = attune::rt::Module::load(positional[0], module); !r)
     return fail(r.message());
   attune::rt::Session session;
-  if (auto r = attune::rt::Session::create(
-          module, "", static_cast<uint32_t>(threads), session);
-      !r)
+  attune_session_options options;
+  attune_session_options_init(&options);
+  options.num_threads = static_cast<uint32_t>(threads);
+  options.device = device;
+  if (auto r = attune::rt::Session::create(module, "", options, session); !r)
     return fail(r.message());
   size_t bound = 0;
   if (auto r = session.bindWeights(positional[1], &bound); !r)
