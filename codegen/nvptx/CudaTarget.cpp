@@ -14,6 +14,7 @@
 #include "GpuFamilies.h"
 
 #include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
+#include "mlir/Dialect/DLTI/DLTI.h"
 #include "mlir/Conversion/NVGPUToNVVM/NVGPUToNVVM.h"
 #include "mlir/Conversion/NVVMToLLVM/NVVMToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
@@ -391,7 +392,7 @@ LogicalResult buildCudaCode(LoweredModule &lowered, const CudaOptions &options,
   registry.insert<gpu::GPUDialect, NVVM::NVVMDialect, nvgpu::NVGPUDialect,
                   memref::MemRefDialect, vector::VectorDialect,
                   scf::SCFDialect, math::MathDialect, arith::ArithDialect,
-                  LLVM::LLVMDialect>();
+                  LLVM::LLVMDialect, DLTIDialect>();
   // The conversion-to-LLVM interfaces of every dialect the kernels use
   // (convert-gpu-to-nvvm collects its patterns through them).
   registerAllExtensions(registry);
@@ -414,6 +415,16 @@ LogicalResult buildCudaCode(LoweredModule &lowered, const CudaOptions &options,
   OpBuilder b(ctx);
   b.setInsertionPointToEnd(module->getBody());
   auto gpuModule = gpu::GPUModuleOp::create(b, loc, "attune_kernels");
+  // i64 is 8-byte aligned on NVPTX; without this the lowering assumes
+  // LLVM's default (4) and splits every i64 access in two.
+  Type i64 = IntegerType::get(ctx, 64);
+  gpuModule->setAttr(
+      DLTIDialect::kDataLayoutAttrName,
+      DataLayoutSpecAttr::get(
+          ctx, {DataLayoutEntryAttr::get(
+                   i64, DenseIntElementsAttr::get(
+                            VectorType::get({2}, i64),
+                            ArrayRef<int64_t>{64, 64}))}));
 
   std::map<std::string, std::string> kernelNames;
   artifact::ModuleDesc &desc = lowered.desc;
