@@ -1229,19 +1229,12 @@ void emitAttentionStep(
   std::vector<MemRefType> types;
   for (int id : ids)
     types.push_back(l.memrefOf(id));
-  std::string key = L.kernel;
+  std::string key = L.kernel + "|" + launchKey(l);
   // Regions: one kernel per op's regions (its hooks' names are unique).
   for (const std::string &h : L.hooks)
     key += "|" + h;
   for (auto [ps, pa] : passes)
     key += "|" + std::to_string(ps->source) + "," + std::to_string(ps->layers);
-  for (int64_t v : L.ints)
-    key += "," + std::to_string(v);
-  for (double v : L.floats) {
-    char buf[40];
-    std::snprintf(buf, sizeof(buf), ",%a", v); // exact
-    key += buf;
-  }
   int64_t eb = s.elem.getIntOrFloatBitWidth() / 8;
   int64_t smem =
       (kBQ * (s.Dp + 8) + 2 * kBK * (s.Dp + 8) + kBK * (s.Dvq + 8)) * eb +
@@ -1426,9 +1419,7 @@ LogicalResult emitLshAttention(GpuLaunch &l, StringRef dtype) {
       rotBuf = l.buffer(4);
   DType T = l.value(x).dtype;
   const unsigned kT = 128;
-  std::string key = l.launch().kernel;
-  for (int64_t i : l.launch().ints)
-    key += "," + std::to_string(i);
+  std::string key = l.launch().kernel + "|" + launchKey(l);
 
   // Rotations as f64: the given tensor, or the seed's Philox normals (known
   // now, so they are a constant).

@@ -21,13 +21,6 @@ namespace {
 
 constexpr unsigned kThreads = 256;
 
-std::string ints(GpuLaunch &l) {
-  std::string s;
-  for (int64_t v : l.launch().ints)
-    s += std::to_string(v) + ",";
-  return s;
-}
-
 /// The f32 math of ref::UnaryKind (neg exp log tanh sqrt rsqrt sigmoid abs
 /// silu gelu gelu_tanh relu).
 Value unaryOp(KernelBuilder &k, int64_t kind, Value x) {
@@ -121,7 +114,7 @@ LogicalResult emitUnary(GpuLaunch &l) {
   if (kind < 0 || kind > 11)
     return l.error() << "internal: unary kind " << kind;
   std::string name = l.kernel(
-      "unary", ints(l), {l.memrefOf(x), l.memrefOf(y)}, kThreads,
+      "unary", launchKey(l), {l.memrefOf(x), l.memrefOf(y)}, kThreads,
       [&](KernelBuilder &k, ArrayRef<Value> a, Value, Value) {
         gridStride(k, n, kThreads, [&](Value i) {
           k.storeF(unaryOp(k, kind, k.loadF(a[0], i)), a[1], i);
@@ -144,7 +137,7 @@ LogicalResult emitBinary(GpuLaunch &l) {
   for (int64_t d : dims)
     n *= d;
   std::string name = l.kernel(
-      "binary", ints(l), {l.memrefOf(a), l.memrefOf(bb), l.memrefOf(y)},
+      "binary", launchKey(l), {l.memrefOf(a), l.memrefOf(bb), l.memrefOf(y)},
       kThreads, [&](KernelBuilder &k, ArrayRef<Value> m, Value, Value) {
         gridStride(k, n, kThreads, [&](Value i) {
           // Unravel i over the output dims (innermost last).
