@@ -17,16 +17,32 @@
  *                 without the test kernels, dynamic shared memory above the
  *                 kernel's limit) and counts launches and copies.
  *
+ *   ptx           one device (compute capability 12.0, so that the runtime
+ *                 finds no cubin for it and JIT-compiles the artifact's
+ *                 PTX) that runs any PTX module on the host through the PTX
+ *                 interpreter (test/ptxemu): every kernel attune-compile
+ *                 emits, with global accesses checked against the live
+ *                 allocations and shared memory raced-checked. A kernel
+ *                 that faults fails its launch with CUDA_ERROR_LAUNCH_FAILED
+ *                 (the interpreter's message goes to stderr) and every later
+ *                 synchronization returns the same error, as on a device.
+ *                 ATTUNE_PTXEMU_THREADS sets the host threads (default:
+ *                 all cores).
+ *
  * With ATTUNE_FAKE_CUDA_NO_CAPTURE=1, cuStreamBeginCapture fails (the
  * runtime must fall back to launching step by step).
  *
- * This checks the runtime's side of the driver API (parameter layout,
- * addresses, ordering, graph use, error record, messages), not the PTX,
- * which only a real GPU runs.
+ * "emulate" checks the runtime's side of the driver API (parameter layout,
+ * addresses, ordering, graph use, error record, messages); "ptx" checks the
+ * generated kernels' logic as the PTX ISA defines it. Neither checks what
+ * only a GPU shows: ptxas, timing, the hardware's approximations.
  *
  *===----------------------------------------------------------------------===*/
 
+#include "PtxEmu.h"
+
 #include <pthread.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +57,9 @@ enum {
   SUCCESS = 0,
   INVALID_VALUE = 1,
   OUT_OF_MEMORY = 2,
+  INVALID_IMAGE = 200,
   INVALID_PTX = 218,
+  LAUNCH_FAILED = 719,
   NOT_FOUND = 500,
   NOT_SUPPORTED = 801,
   CAPTURE_INVALIDATED = 901,
@@ -51,6 +69,12 @@ static int is(const char *mode) {
   const char *m = getenv("ATTUNE_FAKE_CUDA");
   return m && strcmp(m, mode) == 0;
 }
+
+/* A device is present (the host emulations). */
+static int hasDevice(void) { return is("emulate") || is("ptx"); }
+
+/* The first kernel fault in ptx mode: later synchronizations return it. */
+static CUresult gStickyError;
 
 //===----------------------------------------------------------------------===//
 // Initialization
@@ -72,6 +96,12 @@ EXPORT CUresult cuGetErrorName(CUresult r, const char **out) {
   case NOT_SUPPORTED:
     *out = "CUDA_ERROR_NOT_SUPPORTED";
     return SUCCESS;
+  case LAUNCH_FAILED:
+    *out = "CUDA_ERROR_LAUNCH_FAILED";
+    return SUCCESS;
+  case INVALID_IMAGE:
+    *out = "CUDA_ERROR_INVALID_IMAGE";
+    return SUCCESS;
   }
   return INVALID_VALUE;
 }
@@ -92,6 +122,12 @@ EXPORT CUresult cuGetErrorString(CUresult r, const char **out) {
   case NOT_SUPPORTED:
     *out = "operation not supported";
     return SUCCESS;
+  case LAUNCH_FAILED:
+    *out = "unspecified launch failure";
+    return SUCCESS;
+  case INVALID_IMAGE:
+    *out = "device kernel image is invalid";
+    return SUCCESS;
   }
   return INVALID_VALUE;
 }
@@ -111,12 +147,12 @@ EXPORT CUresult cuInit(unsigned flags) {
 }
 
 EXPORT CUresult cuDeviceGetCount(int *count) {
-  *count = is("emulate") ? 1 : 0;
+  *count = hasDevice() ? 1 : 0;
   return SUCCESS;
 }
 
 EXPORT CUresult cuDeviceGet(int *device, int ordinal) {
-  if (!is("emulate") || ordinal != 0)
+  if (!hasDevice() || ordinal != 0)
     return 101; /* CUDA_ERROR_INVALID_DEVICE */
   *device = 0;
   return SUCCESS;
@@ -124,7 +160,9 @@ EXPORT CUresult cuDeviceGet(int *device, int ordinal) {
 
 EXPORT CUresult cuDeviceGetName(char *name, int len, int device) {
   (void)device;
-  strncpy(name, "Fake H100 (host emulation)", (size_t)len);
+  strncpy(name, is("ptx") ? "PTX interpreter (ptxemu, host)"
+                          : "Fake H100 (host emulation)",
+          (size_t)len);
   if (len > 0)
     name[len - 1] = '\0';
   return SUCCESS;
@@ -149,7 +187,7 @@ EXPORT CUresult cuDeviceGetAttribute(int *value, int attr, int device) {
     *value = 65535;
     return SUCCESS;
   case 75: /* COMPUTE_CAPABILITY_MAJOR */
-    *value = 9;
+    *value = is("ptx") ? 12 : 9;
     return SUCCESS;
   case 76: /* COMPUTE_CAPABILITY_MINOR */
     *value = 0;
@@ -238,14 +276,36 @@ static const char *const kKernelNames[K_COUNT] = {
 typedef struct Function {
   KernelId id;
   int maxDynamicShared;
+  ptxemu_kernel_info info; /* ptx mode */
+  struct Module *module;
+  struct Function *next;
 } Function;
 
 typedef struct Module {
   Function functions[K_COUNT];
+  ptxemu_module *emu;    /* ptx mode */
+  Function *emuKernels;  /* the functions cuModuleGetFunction made */
 } Module;
 
-static CUresult loadModule(void **module, const char *ptx, int isText) {
+static CUresult loadModule(void **module, const char *ptx, int isText,
+                           char *log, size_t logSize) {
   NEED_CONTEXT();
+  if (is("ptx")) {
+    if (!isText)
+      return INVALID_IMAGE; /* a cubin: not for this device */
+    ptxemu_module *emu = ptxemu_load(ptx, log, logSize);
+    if (!emu)
+      return INVALID_PTX;
+    Module *m = calloc(1, sizeof(Module));
+    if (!m) {
+      ptxemu_unload(emu);
+      return OUT_OF_MEMORY;
+    }
+    m->emu = emu;
+    count(C_MODULES, 1);
+    *module = m;
+    return SUCCESS;
+  }
   /* PTX must define every test kernel; a cubin is taken as it is. */
   if (isText)
     for (int k = 0; k < K_COUNT; ++k) {
@@ -272,13 +332,20 @@ EXPORT CUresult cuModuleLoadData(void **module, const void *image) {
   /* An ELF image (cubin) or PTX text. */
   const unsigned char *p = image;
   int elf = p[0] == 0x7f && p[1] == 'E' && p[2] == 'L' && p[3] == 'F';
-  return loadModule(module, image, !elf);
+  return loadModule(module, image, !elf, NULL, 0);
 }
 
 EXPORT CUresult cuModuleLoadDataEx(void **module, const void *image, unsigned n,
                                    int *options, void **values) {
-  CUresult r = loadModule(module, image, 1);
-  if (r == INVALID_PTX)
+  char *log = NULL;
+  size_t logSize = 0;
+  for (unsigned i = 0; i < n; ++i)
+    if (options[i] == 5 /* CU_JIT_ERROR_LOG_BUFFER */)
+      for (unsigned j = 0; j < n; ++j)
+        if (options[j] == 6)
+          log = values[i], logSize = (size_t)(uintptr_t)values[j];
+  CUresult r = loadModule(module, image, 1, log, logSize);
+  if (r == INVALID_PTX && !is("ptx"))
     for (unsigned i = 0; i < n; ++i)
       if (options[i] == 5 /* CU_JIT_ERROR_LOG_BUFFER */) {
         size_t size = 0;
@@ -299,6 +366,14 @@ EXPORT CUresult cuModuleLoadDataEx(void **module, const void *image, unsigned n,
 EXPORT CUresult cuModuleUnload(void *module) {
   NEED_CONTEXT();
   count(C_MODULES, -1);
+  Module *m = module;
+  if (m->emu)
+    ptxemu_unload(m->emu);
+  for (Function *f = m->emuKernels; f;) {
+    Function *next = f->next;
+    free(f);
+    f = next;
+  }
   free(module);
   return SUCCESS;
 }
@@ -306,6 +381,26 @@ EXPORT CUresult cuModuleUnload(void *module) {
 EXPORT CUresult cuModuleGetFunction(void **fn, void *module, const char *name) {
   NEED_CONTEXT();
   Module *m = module;
+  if (m->emu) {
+    ptxemu_kernel_info info;
+    if (ptxemu_find_kernel(m->emu, name, &info) != 0)
+      return NOT_FOUND;
+    for (Function *f = m->emuKernels; f; f = f->next)
+      if (f->info.index == info.index) {
+        *fn = f;
+        return SUCCESS;
+      }
+    Function *f = calloc(1, sizeof(Function));
+    if (!f)
+      return OUT_OF_MEMORY;
+    f->info = info;
+    f->module = m;
+    f->maxDynamicShared = 48 * 1024 - info.static_shared_bytes;
+    f->next = m->emuKernels;
+    m->emuKernels = f;
+    *fn = f;
+    return SUCCESS;
+  }
   for (int k = 0; k < K_COUNT; ++k)
     if (strcmp(name, kKernelNames[k]) == 0) {
       *fn = &m->functions[k];
@@ -319,10 +414,10 @@ EXPORT CUresult cuFuncGetAttribute(int *value, int attr, void *fn) {
   Function *f = fn;
   switch (attr) {
   case 0: /* MAX_THREADS_PER_BLOCK */
-    *value = 1024;
+    *value = f->module && f->module->emu ? f->info.max_threads : 1024;
     return SUCCESS;
   case 1: /* SHARED_SIZE_BYTES */
-    *value = 0;
+    *value = f->module && f->module->emu ? f->info.static_shared_bytes : 0;
     return SUCCESS;
   case 8: /* MAX_DYNAMIC_SHARED_SIZE_BYTES */
     *value = f->maxDynamicShared;
@@ -344,6 +439,69 @@ EXPORT CUresult cuFuncSetAttribute(void *fn, int attr, int value) {
 // Memory
 //===----------------------------------------------------------------------===//
 
+/* The live allocations, sorted by address: ptx mode checks every global
+ * access of a kernel against them. */
+typedef struct Allocation {
+  uint64_t begin, end;
+} Allocation;
+static Allocation *gAllocs;
+static size_t gAllocCount, gAllocCapacity;
+
+static int recordAllocation(uint64_t begin, uint64_t bytes) {
+  pthread_mutex_lock(&gMu);
+  if (gAllocCount == gAllocCapacity) {
+    size_t capacity = gAllocCapacity ? 2 * gAllocCapacity : 64;
+    Allocation *grown = realloc(gAllocs, capacity * sizeof(Allocation));
+    if (!grown) {
+      pthread_mutex_unlock(&gMu);
+      return 0;
+    }
+    gAllocs = grown;
+    gAllocCapacity = capacity;
+  }
+  size_t i = gAllocCount;
+  while (i > 0 && gAllocs[i - 1].begin > begin) {
+    gAllocs[i] = gAllocs[i - 1];
+    --i;
+  }
+  gAllocs[i].begin = begin;
+  gAllocs[i].end = begin + bytes;
+  ++gAllocCount;
+  pthread_mutex_unlock(&gMu);
+  return 1;
+}
+
+static void forgetAllocation(uint64_t begin) {
+  pthread_mutex_lock(&gMu);
+  for (size_t i = 0; i < gAllocCount; ++i)
+    if (gAllocs[i].begin == begin) {
+      memmove(&gAllocs[i], &gAllocs[i + 1],
+              (gAllocCount - i - 1) * sizeof(Allocation));
+      --gAllocCount;
+      break;
+    }
+  pthread_mutex_unlock(&gMu);
+}
+
+/* A launch's snapshot of the allocations (ptxemu_global_check). */
+typedef struct AllocSnapshot {
+  const Allocation *a;
+  size_t n;
+} AllocSnapshot;
+
+static int inAllocation(uint64_t addr, uint64_t size, void *ctx) {
+  const AllocSnapshot *s = ctx;
+  size_t lo = 0, hi = s->n;
+  while (lo < hi) { /* the last allocation beginning at or below addr */
+    size_t mid = (lo + hi) / 2;
+    if (s->a[mid].begin <= addr)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo > 0 && addr + size <= s->a[lo - 1].end;
+}
+
 EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
   NEED_CONTEXT();
   if (bytes == 0)
@@ -352,6 +510,10 @@ EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
   if (!m)
     return OUT_OF_MEMORY;
   memset(m, 0xA5, bytes); /* device memory starts out as garbage */
+  if (!recordAllocation((uint64_t)(uintptr_t)m, bytes)) {
+    free(m);
+    return OUT_OF_MEMORY;
+  }
   count(C_ALLOCATIONS, 1);
   *p = (CUdeviceptr)(uintptr_t)m;
   return SUCCESS;
@@ -360,6 +522,7 @@ EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *p, size_t bytes) {
 EXPORT CUresult cuMemFree_v2(CUdeviceptr p) {
   NEED_CONTEXT();
   count(C_ALLOCATIONS, -1);
+  forgetAllocation(p);
   free((void *)(uintptr_t)p);
   return SUCCESS;
 }
@@ -386,6 +549,9 @@ typedef struct Launch {
   CUdeviceptr ptrs[8];
   int nptrs;
   int64_t launch;
+  /* ptx mode: the parameters packed as the kernel declares them */
+  unsigned dynamicShared;
+  unsigned char packed[1024];
 } Launch;
 
 typedef struct Graph {
@@ -405,9 +571,38 @@ static int nPointers(KernelId k) {
 
 #define AT(T, p) ((T *)(uintptr_t)(p))
 
+/* ptx mode: the kernel on the PTX interpreter. */
+static CUresult runPtx(const Launch *l) {
+  if (gStickyError)
+    return gStickyError;
+  pthread_mutex_lock(&gMu);
+  AllocSnapshot snap = {NULL, gAllocCount};
+  Allocation *copy = malloc((gAllocCount ? gAllocCount : 1) * sizeof(Allocation));
+  if (copy)
+    memcpy(copy, gAllocs, gAllocCount * sizeof(Allocation));
+  pthread_mutex_unlock(&gMu);
+  if (!copy)
+    return OUT_OF_MEMORY;
+  snap.a = copy;
+  const char *t = getenv("ATTUNE_PTXEMU_THREADS");
+  char err[2048];
+  int rc = ptxemu_launch(l->fn->module->emu, l->fn->info.index, l->grid,
+                         l->block, l->dynamicShared, l->packed, inAllocation,
+                         &snap, t ? atoi(t) : 0, err, sizeof err);
+  free(copy);
+  if (rc != 0) {
+    fprintf(stderr, "%s\n", err);
+    gStickyError = LAUNCH_FAILED;
+    return LAUNCH_FAILED;
+  }
+  return SUCCESS;
+}
+
 /* The kernels of CudaTestKernels.ptx, one thread per index. */
-static void run(const Launch *l) {
+static CUresult run(const Launch *l) {
   count(C_KERNEL_RUNS, 1);
+  if (l->fn->module && l->fn->module->emu)
+    return runPtx(l);
   uint64_t threads = (uint64_t)l->grid[0] * l->block[0];
   const CUdeviceptr *p = l->ptrs;
   int64_t *record = AT(int64_t, p[l->nptrs]);
@@ -443,6 +638,7 @@ static void run(const Launch *l) {
   case K_COUNT:
     break;
   }
+  return SUCCESS;
 }
 
 EXPORT CUresult cuStreamCreate(void **stream, unsigned flags) {
@@ -466,6 +662,8 @@ EXPORT CUresult cuStreamDestroy_v2(void *stream) {
 EXPORT CUresult cuStreamSynchronize(void *stream) {
   NEED_CONTEXT();
   Stream *s = stream;
+  if (gStickyError)
+    return gStickyError;
   return s->capturing ? 900 /* CAPTURE_UNSUPPORTED */ : SUCCESS;
 }
 
@@ -518,12 +716,22 @@ EXPORT CUresult cuLaunchKernel(void *fn, unsigned gx, unsigned gy, unsigned gz,
   l.fn = f;
   l.grid[0] = gx, l.grid[1] = gy, l.grid[2] = gz;
   l.block[0] = bx, l.block[1] = by, l.block[2] = bz;
-  l.nptrs = nPointers(f->id);
-  for (int i = 0; i <= l.nptrs; ++i) /* the args, then the error record */
-    l.ptrs[i] = *(CUdeviceptr *)params[i];
-  l.launch = *(int64_t *)params[l.nptrs + 1];
-  if (!l.ptrs[l.nptrs])
-    return INVALID_VALUE; /* every kernel gets the error record */
+  if (f->module && f->module->emu) {
+    if (f->info.params_bytes > (int)sizeof(l.packed) ||
+        (uint64_t)bx * by * bz > (uint64_t)f->info.max_threads)
+      return INVALID_VALUE;
+    for (int i = 0; i < f->info.num_params; ++i)
+      memcpy(l.packed + f->info.param_offsets[i], params[i],
+             (size_t)f->info.param_sizes[i]);
+    l.dynamicShared = shared;
+  } else {
+    l.nptrs = nPointers(f->id);
+    for (int i = 0; i <= l.nptrs; ++i) /* the args, then the error record */
+      l.ptrs[i] = *(CUdeviceptr *)params[i];
+    l.launch = *(int64_t *)params[l.nptrs + 1];
+    if (!l.ptrs[l.nptrs])
+      return INVALID_VALUE; /* every kernel gets the error record */
+  }
   Stream *s = stream;
   if (s && s->capturing) {
     Graph *g = s->graph;
@@ -538,8 +746,7 @@ EXPORT CUresult cuLaunchKernel(void *fn, unsigned gx, unsigned gy, unsigned gz,
     g->launches[g->count++] = l;
     return SUCCESS;
   }
-  run(&l);
-  return SUCCESS;
+  return run(&l);
 }
 
 EXPORT CUresult cuStreamBeginCapture_v2(void *stream, int mode) {
@@ -600,9 +807,12 @@ EXPORT CUresult cuGraphLaunch(void *exec, void *stream) {
   NEED_CONTEXT();
   NOT_WHILE_CAPTURING(stream);
   Graph *g = exec;
-  for (int i = 0; i < g->count; ++i)
-    run(&g->launches[i]);
   count(C_GRAPH_LAUNCHES, 1);
+  for (int i = 0; i < g->count; ++i) {
+    CUresult r = run(&g->launches[i]);
+    if (r != SUCCESS)
+      return r;
+  }
   return SUCCESS;
 }
 
@@ -643,7 +853,7 @@ EXPORT CUresult cuEventRecord(void *event, void *stream) {
 EXPORT CUresult cuEventSynchronize(void *event) {
   NEED_CONTEXT();
   (void)event;
-  return SUCCESS;
+  return gStickyError;
 }
 
 EXPORT CUresult cuEventElapsedTime(float *ms, void *start, void *stop) {
