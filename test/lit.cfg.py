@@ -68,6 +68,8 @@ tools = [
     ToolSubst("attune-ref", unresolved="ignore"),
     "attune-compile",
     "attune-run",
+    # The PTX interpreter's loader (test/ptxemu).
+    "ptxemu-load",
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 

@@ -9,6 +9,8 @@
 // RUN: %ptxas -v -arch=sm_80 %t/kernels.ptx -o %t/80.cubin 2>&1 | FileCheck %s --check-prefix=SPILLS
 // RUN: %ptxas -v -arch=sm_90a %t/kernels.ptx -o %t/90.cubin 2>&1 | FileCheck %s --check-prefix=SPILLS
 // RUN: attune-compile --print-info %t/a.atm | FileCheck %s --check-prefix=INFO
+// The PTX interpreter (test/ptxemu) supports every instruction of it.
+// RUN: ptxemu-load %t/kernels.ptx | FileCheck %s --check-prefix=EMU
 
 // PTX-DAG: .visible .entry attune_attention_
 // PTX-DAG: .visible .entry attune_doc_ranges_
@@ -28,6 +30,7 @@
 // Sixteen kernels (ten attention, the two steps of the document mask's
 // tile lists, LSH's hash, sort, gather and combine), none spilling.
 // SPILLS-COUNT-16: 0 bytes spill stores, 0 bytes spill loads
+// EMU: kernels.ptx: loaded, 16 kernels
 // SPILLS-NOT: bytes spill
 
 // INFO: targets: cuda

@@ -11,8 +11,11 @@
 // RUN: FileCheck %s --check-prefix=INFO --input-file=%t/info.txt
 // RUN: not grep -E "[1-9][0-9]* bytes spill" %t/info.txt
 // RUN: attune-compile --print-info %t/m.atm | FileCheck %s --check-prefix=STEPS
+// The PTX interpreter (test/ptxemu) supports every instruction of it.
+// RUN: ptxemu-load %t/k/kernels.ptx | FileCheck %s --check-prefix=EMU
 
 // CHECK: .target sm_80
+// EMU: kernels.ptx: loaded, 22 kernels
 
 // cast: f64 -> bf16 rounds once (round to odd in f32, then to bf16).
 func.func @cast(%x: tensor<3x37xf64>, %h: tensor<5x7xf16>) -> (tensor<3x37xbf16>, tensor<5x7xf32>) {

@@ -307,8 +307,10 @@ private:
   // Module symbols.
   std::unordered_map<std::string, std::pair<SymKind, uint64_t>> moduleSyms;
 
+  int instLine = 0; // the instruction being parsed, for its errors
+
   [[noreturn]] void fail(const std::string &msg) {
-    throw ParseError{cur().line, msg};
+    throw ParseError{instLine ? instLine : cur().line, msg};
   }
   const Tok &cur() const { return toks[p]; }
   const Tok &peek(int k = 1) const {
@@ -948,6 +950,11 @@ struct Mods {
 };
 
 void Parser::parseInstruction(int guard, bool guardNeg, int line) {
+  instLine = line;
+  struct Reset {
+    int &l;
+    ~Reset() { l = 0; }
+  } reset{instLine};
   std::string opcode = ident();
   Inst I;
   I.guard = guard;
