@@ -143,6 +143,7 @@ struct Inst {
   bool lo = false, hi = false, wide = false, cc = false, carryIn = false;
   bool trans = false, toShared = false, shfWrap = false, shfLeft = false;
   bool mmaK8 = false;
+  bool ignoreSrc = false; // cp.async with an ignore-src predicate
   int guard = -1;
   bool guardNeg = false;
   int target = -1; // branch target pc, or callee function
@@ -164,6 +165,7 @@ struct Function {
   int line = 0;
   std::vector<Inst> code;
   int numRegs = 0;
+  std::vector<T> regTypes; // declared type of each register
   std::vector<ParamSym> params, rets; // signature, in order
   std::vector<ParamSym> allParams;    // signature + call-site .param
   int paramBytes = 0;
@@ -341,9 +343,9 @@ private:
     if (cur().kind != Tok::Num)
       fail("expected a number, found '" + cur().text + "'");
     std::string t = toks[p++].text;
-    uint64_t v = std::strtoull(t.c_str(), nullptr, 0);
-    if (t.size() > 1 && t[0] == '0' && (t[1] == 'f' || t[1] == 'F' ||
-                                        t[1] == 'd' || t[1] == 'D'))
+    char *end = nullptr;
+    uint64_t v = std::strtoull(t.c_str(), &end, 0);
+    if (end == t.c_str() || *end != '\0')
       fail("expected an integer, found '" + t + "'");
     return negative ? -(int64_t)v : (int64_t)v;
   }
@@ -591,6 +593,7 @@ void Parser::parseFunction(bool entry) {
   pendingTables.clear();
   fn->code.clear();
   fn->numRegs = 0;
+  fn->regTypes.clear();
   fn->params.clear();
   fn->rets.clear();
   fn->allParams.clear();
@@ -656,10 +659,13 @@ void Parser::declareRegs() { // after .reg
       expectP(">");
       if (n < 0 || n > (1 << 20))
         fail("register count out of range");
-      for (int64_t i = 0; i < n; ++i)
+      for (int64_t i = 0; i < n; ++i) {
         regScopes.back()[name + std::to_string(i)] = fn->numRegs++;
+        fn->regTypes.push_back(t);
+      }
     } else {
       regScopes.back()[name] = fn->numRegs++;
+      fn->regTypes.push_back(t);
     }
     if (!isP(","))
       break;
@@ -1085,6 +1091,9 @@ void Parser::parseInstruction(int guard, bool guardNeg, int line) {
     I.approx = md.take("approx") || md.take("full");
     I.nanMode = md.take("NaN");
     I.type = oneType();
+    if (I.sat && !isFloat(I.type) &&
+        !((I.op == Op::Add || I.op == Op::Sub) && I.type == T::S32))
+      fail("'" + opcode + "': .sat on this integer operation is not supported");
     int want = 3;
     switch (I.op) {
     case Op::Mad: case Op::Fma: case Op::Bfe: want = 4; break;
@@ -1149,6 +1158,8 @@ void Parser::parseInstruction(int guard, bool guardNeg, int line) {
     else if (md.take("xor")) I.boolOp = BO_XOR;
     I.ftz = md.take("ftz");
     I.type = oneType();
+    if (I.type == T::F16x2 || I.type == T::BF16x2)
+      fail("setp on packed types is not supported");
     nops(I.boolOp ? 4 : 3, I.boolOp ? 4 : 3);
   } else if (base == "selp") {
     I.op = Op::Selp;
@@ -1172,6 +1183,8 @@ void Parser::parseInstruction(int guard, bool guardNeg, int line) {
     I.type2 = ts[1];
     bool packed = I.type == T::F16x2 || I.type == T::BF16x2;
     nops(packed ? 3 : 2, packed ? 3 : 2);
+    if (packed && I.rnd != R_RN)
+      fail("packed cvt: only .rn is supported");
   } else if (base == "cvta") {
     I.op = Op::Cvta;
     I.toShared = md.take("to");
@@ -1189,6 +1202,8 @@ void Parser::parseInstruction(int guard, bool guardNeg, int line) {
     if (md.take("v2")) I.vec = 2;
     else if (md.take("v4")) I.vec = 4;
     I.type = oneType();
+    if (I.type == T::B128)
+      fail("128-bit loads and stores are not supported");
     nops(2, 2);
   } else if (base == "atom" || base == "red") {
     I.op = base == "atom" ? Op::Atom : Op::Red;
@@ -1231,9 +1246,26 @@ void Parser::parseInstruction(int guard, bool guardNeg, int line) {
           fail("cp.async writes .shared");
         if (!md.take("global"))
           fail("cp.async reads .global");
+        bool cg = md.parts.size() > 2 && md.parts[2] == "cg";
         md.take("L2::128B");
         md.take("L2::256B");
-        nops(3, 4);
+        nops(3, 5);
+        // [dst], [src], cp-size {, src-size} {, ignore-src}
+        if (I.ops[2].kind != Operand::Imm ||
+            (I.ops[2].imm != 4 && I.ops[2].imm != 8 && I.ops[2].imm != 16) ||
+            (cg && I.ops[2].imm != 16))
+          fail("cp.async cp-size must be 4, 8 or 16 (16 with .cg)");
+        auto isPred = [&](const Operand &o) {
+          return o.kind == Operand::Reg &&
+                 fn->regTypes[(size_t)o.reg] == T::Pred;
+        };
+        if (I.ops.size() == 4 && isPred(I.ops[3])) {
+          I.ignoreSrc = true; // [dst], [src], cp-size, ignore-src
+        } else if (I.ops.size() == 5) {
+          if (!isPred(I.ops[4]))
+            fail("cp.async's fifth operand must be the ignore-src predicate");
+          I.ignoreSrc = true;
+        }
       }
     } else {
       fail("unsupported instruction '" + opcode + "'");
@@ -1407,11 +1439,30 @@ uint16_t floatToBf16(float f) {
   b += 0x7fff + lsb;
   return (uint16_t)(b >> 16);
 }
+// Round-to-nearest-even from double in one step (going through f32 would
+// round twice).
 uint16_t doubleToBf16(double d) {
-  // Round once: to f32 with round-to-odd, then to bf16 with RNE, is exact;
-  // doubles here come from f32 arithmetic or exact products, so the plain
-  // f32 step is exact in every use.
-  return floatToBf16((float)d);
+  uint16_t sign = std::signbit(d) ? 0x8000 : 0;
+  if (std::isnan(d))
+    return 0x7fff;
+  double a = std::fabs(d);
+  if (std::isinf(a))
+    return sign | 0x7f80;
+  if (a < std::ldexp(1.0, -126)) { // subnormal: units of 2^-133
+    double q = std::nearbyint(a * std::ldexp(1.0, 133));
+    return sign | (uint16_t)q; // q = 128 is the smallest normal, 0x0080
+  }
+  int e;
+  double m = std::frexp(a, &e); // a = m * 2^e, m in [0.5, 1)
+  double q = std::nearbyint(m * 256.0); // 8 significant bits
+  if (q == 256.0) {
+    q = 128.0;
+    ++e;
+  }
+  int exp = e - 1 + 127;
+  if (exp >= 255)
+    return sign | 0x7f80;
+  return sign | (uint16_t)(exp << 7) | (uint16_t)((uint32_t)q - 128);
 }
 
 float ftz32(float f) {
@@ -1499,6 +1550,7 @@ struct LaunchContext {
   int sharedBytes;   // static + dynamic
   int dynamicBase;
   bool racecheck = true;
+  uint64_t maxSteps = 1000000000ull; // per thread
 };
 
 class Cta {
@@ -1509,6 +1561,7 @@ public:
     shared.assign((size_t)lc.sharedBytes + 16, 0xff);
     if (lc.racecheck)
       shadow.assign((size_t)lc.sharedBytes + 16, Shadow());
+    inflight.assign((size_t)lc.sharedBytes + 16, 0);
     threads.resize((size_t)nthreads);
   }
 
@@ -1520,6 +1573,7 @@ private:
   unsigned ctaid[3];
   std::vector<uint8_t> shared;
   std::vector<Shadow> shadow;
+  std::vector<uint8_t> inflight; // cp.async copies pending per shared byte
   uint32_t epoch = 1;
   std::vector<Thread> threads;
   Thread *th = nullptr; // the thread running
@@ -1539,8 +1593,9 @@ private:
   void write(const Operand &o, uint64_t v);
   uint64_t address(const Operand &o) const;
   uint64_t symbolValue(const Operand &o) const;
+  enum Access : uint8_t { Plain, Atomic, CopyIssue, CopyLand };
   uint8_t *memory(Space s, uint64_t addr, int bytes, bool isWrite,
-                  Space *resolved = nullptr);
+                  Space *resolved = nullptr, Access kind = Plain);
   void raceRead(uint64_t off, int n, int warp);
   void raceWrite(uint64_t off, int n, int warp);
   void retire(Thread &t, int keep);
@@ -1597,14 +1652,16 @@ void Cta::start(Thread &t, int linear) {
   t.lane = linear % 32;
   Frame f;
   f.fn = lc.kernel;
-  f.regs.assign((size_t)lc.kernel->numRegs, 0);
+  // Registers and local memory start undefined on a GPU: here all ones
+  // (NaN as f32/f64), so a kernel that reads one before writing it shows.
+  f.regs.assign((size_t)lc.kernel->numRegs, ~0ull);
   f.params.assign((size_t)lc.kernel->paramBytes + 8, 0);
   std::memcpy(f.params.data(), lc.params,
               lc.kernel->params.empty()
                   ? 0
                   : (size_t)(lc.kernel->params.back().offset +
                              lc.kernel->params.back().size));
-  t.local.assign((size_t)lc.kernel->localBytes + 8, 0);
+  t.local.assign((size_t)lc.kernel->localBytes + 8, 0xff);
   t.frames.push_back(std::move(f));
 }
 
@@ -1673,7 +1730,7 @@ uint64_t Cta::address(const Operand &o) const {
 }
 
 uint8_t *Cta::memory(Space s, uint64_t addr, int bytes, bool isWrite,
-                     Space *resolved) {
+                     Space *resolved, Access kind) {
   if (s == Space::Generic) {
     uint64_t sh = (uint64_t)(uintptr_t)shared.data();
     uint64_t lo = (uint64_t)(uintptr_t)th->local.data();
@@ -1691,7 +1748,12 @@ uint8_t *Cta::memory(Space s, uint64_t addr, int bytes, bool isWrite,
     addr &= 0xffffffffu; // 32-bit state-space addresses, as in registers
   if (resolved)
     *resolved = s;
-  if (bytes > 1 && addr % (uint64_t)std::min(bytes, 16) != 0)
+  // An access must be aligned to its size (the largest power of two
+  // dividing it, at most 16: vectors and cp.async's partial sources).
+  uint64_t align = (uint64_t)(bytes & -bytes);
+  if (align > 16)
+    align = 16;
+  if (align > 1 && addr % align != 0)
     error("misaligned %d-byte %s access at address 0x%llx", bytes,
           isWrite ? "write" : "read", (unsigned long long)addr);
   switch (s) {
@@ -1701,7 +1763,24 @@ uint8_t *Cta::memory(Space s, uint64_t addr, int bytes, bool isWrite,
             "bytes of shared memory",
             isWrite ? "write" : "read", bytes, (unsigned long long)addr,
             lc.sharedBytes);
-    if (lc.racecheck) {
+    // A byte a cp.async is still copying into has no defined value, and a
+    // store to it may be overwritten when the copy lands.
+    if (kind != CopyLand)
+      for (int i = 0; i < bytes; ++i)
+        if (inflight[addr + (uint64_t)i]) {
+          if (kind == CopyIssue)
+            error("cp.async into shared byte %llu while an earlier cp.async "
+                  "into it is still in flight",
+                  (unsigned long long)(addr + (uint64_t)i));
+          error("shared %s of byte %llu while a cp.async into it is in "
+                "flight (before the cp.async.wait_group that lands it)",
+                isWrite ? "write" : "read",
+                (unsigned long long)(addr + (uint64_t)i));
+        }
+    if (kind == CopyIssue || kind == CopyLand)
+      for (int i = 0; i < bytes; ++i)
+        inflight[addr + (uint64_t)i] += kind == CopyIssue ? 1 : -1;
+    if (lc.racecheck && kind != Atomic) {
       if (isWrite)
         raceWrite(addr, bytes, th->warp);
       else
@@ -2052,7 +2131,12 @@ void Cta::execFloat(const Inst &I) {
         v = ftz32(v);
       if (I.sat)
         v = std::isnan(v) ? 0.0f : std::min(1.0f, std::max(0.0f, v));
-      r = bitsF32(v);
+      // A GPU's f32 arithmetic gives the canonical NaN 0x7fffffff
+      // (abs/neg/copysign only move the sign bit).
+      r = std::isnan(v) && I.op != Op::Abs && I.op != Op::Neg &&
+                  I.op != Op::Copysign
+              ? 0x7fffffffu
+              : bitsF32(v);
     } else if (lane == T::F64) {
       double x[3];
       for (size_t i = 0; i < nin; ++i)
@@ -2337,7 +2421,7 @@ void Cta::execAtom(const Inst &I) {
   const Operand &addrOp = I.ops[isAtom ? 1 : 0];
   uint64_t addr = address(addrOp);
   Space resolved;
-  uint8_t *p = memory(I.space, addr, bytes, true, &resolved);
+  uint8_t *p = memory(I.space, addr, bytes, true, &resolved, Atomic);
   uint64_t b = read(I.ops[isAtom ? 2 : 1]);
   uint64_t c = I.atom == A_CAS ? read(I.ops[3]) : 0;
   uint64_t m = maskOf(w);
@@ -2399,12 +2483,16 @@ void Cta::execAtom(const Inst &I) {
 void Cta::execCpAsync(const Inst &I) {
   uint64_t dst = address(I.ops[0]), src = address(I.ops[1]);
   uint64_t size = read(I.ops[2]);
-  if (size != 4 && size != 8 && size != 16)
-    error("cp.async copies 4, 8 or 16 bytes, not %llu", (unsigned long long)size);
-  uint64_t srcSize = I.ops.size() > 3 ? read(I.ops[3]) & 0xffffffffu : size;
+  bool hasSrcSize = I.ops.size() == 5 || (I.ops.size() == 4 && !I.ignoreSrc);
+  uint64_t srcSize = hasSrcSize ? read(I.ops[3]) & 0xffffffffu : size;
+  if (I.ignoreSrc && (read(I.ops.back()) & 1))
+    srcSize = 0; // the source is ignored: the destination is zero-filled
   if (srcSize > size)
     error("cp.async src-size %llu exceeds cp-size %llu",
           (unsigned long long)srcSize, (unsigned long long)size);
+  if (src % size != 0)
+    error("cp.async source 0x%llx is not aligned to its %llu bytes",
+          (unsigned long long)src, (unsigned long long)size);
   PendingCopy c;
   c.dst = (uint32_t)dst;
   c.n = (uint8_t)size;
@@ -2416,7 +2504,7 @@ void Cta::execCpAsync(const Inst &I) {
     std::memcpy(c.bytes, s, (size_t)srcSize);
   }
   // Until the wait, the destination holds nothing a reader may rely on.
-  uint8_t *d = memory(Space::Shared, dst, (int)size, true);
+  uint8_t *d = memory(Space::Shared, dst, (int)size, true, nullptr, CopyIssue);
   std::memset(d, 0xff, (size_t)size);
   th->pending.push_back(c);
 }
@@ -2429,7 +2517,7 @@ void Cta::retire(Thread &t, int keep) {
   for (size_t i = 0; i < t.pending.size(); ++i) {
     PendingCopy &c = t.pending[i];
     if (c.group < limit) {
-      uint8_t *d = memory(Space::Shared, c.dst, c.n, true);
+      uint8_t *d = memory(Space::Shared, c.dst, c.n, true, nullptr, CopyLand);
       std::memcpy(d, c.bytes, c.n);
     } else {
       t.pending[w++] = c;
@@ -2450,7 +2538,7 @@ void Cta::execCall(const Inst &I) {
           callee.name.c_str());
   Frame f;
   f.fn = &callee;
-  f.regs.assign((size_t)callee.numRegs, 0);
+  f.regs.assign((size_t)callee.numRegs, ~0ull);
   f.params.assign((size_t)callee.paramBytes + 8, 0);
   Frame &caller = th->frames.back();
   for (size_t i = 0; i < I.callArgs.size(); ++i)
@@ -2461,7 +2549,9 @@ void Cta::execCall(const Inst &I) {
   f.localBase = (f.localBase + 15) / 16 * 16;
   size_t need = (size_t)(f.localBase + (uint64_t)callee.localBytes + 8);
   if (th->local.size() < need)
-    th->local.resize(need);
+    th->local.resize(need, 0xff);
+  std::fill(th->local.begin() + (long)f.localBase, th->local.begin() + (long)need,
+            0xff);
   f.call = &I;
   caller.pc += 1;
   th->frames.push_back(std::move(f));
@@ -2492,7 +2582,10 @@ void Cta::runThread(Thread &t) {
     Frame &f = t.frames.back();
     const Inst &I = f.fn->code[(size_t)f.pc];
     inst = &I;
-    ++t.executed;
+    if (++t.executed > lc.maxSteps)
+      error("thread ran more than %llu instructions (an endless loop? "
+            "PTXEMU_MAX_STEPS raises the limit)",
+            (unsigned long long)lc.maxSteps);
     if (I.guard >= 0) {
       bool g = (f.regs[(size_t)I.guard] & 1) != 0;
       if (g == I.guardNeg) {
@@ -2827,6 +2920,7 @@ void Cta::run(unsigned bx, unsigned by, unsigned bz) {
   std::fill(shared.begin(), shared.end(), 0xff);
   if (lc.racecheck)
     std::fill(shadow.begin(), shadow.end(), Shadow());
+  std::fill(inflight.begin(), inflight.end(), 0);
   epoch = 1;
   for (int i = 0; i < nthreads; ++i)
     start(threads[(size_t)i], i);
@@ -2871,6 +2965,20 @@ void Cta::run(unsigned bx, unsigned by, unsigned bz) {
       return;
     // Threads that have exited count as arrived, as on hardware.
     if (atBarrier > 0 && atBarrier + exited == nthreads) {
+      // bar.sync is barrier.sync.aligned: every thread at the same one.
+      const Thread *first = nullptr;
+      for (Thread &t : threads)
+        if (t.state == State::AtBarrier) {
+          if (!first) {
+            first = &t;
+          } else if (t.waitAt != first->waitAt) {
+            th = &t;
+            inst = t.waitAt;
+            error("threads wait at different barriers: thread (%u,%u,%u) "
+                  "at line %d", first->tid[0], first->tid[1], first->tid[2],
+                  first->waitAt->line);
+          }
+        }
       ++epoch;
       for (Thread &t : threads)
         if (t.state == State::AtBarrier) {
@@ -2985,6 +3093,8 @@ extern "C" int ptxemu_launch(ptxemu_module *m, int kernel,
   lc.sharedBytes = lc.dynamicBase + (int)dynamic_shared;
   const char *rc = std::getenv("PTXEMU_RACECHECK");
   lc.racecheck = !(rc && std::strcmp(rc, "0") == 0);
+  if (const char *steps = std::getenv("PTXEMU_MAX_STEPS"))
+    lc.maxSteps = std::strtoull(steps, nullptr, 10);
 
   uint64_t ctas = (uint64_t)grid[0] * grid[1] * grid[2];
   if (threads <= 0)

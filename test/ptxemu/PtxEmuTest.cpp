@@ -271,8 +271,9 @@ TEST(PtxEmu, ShflModesClampAndSegments) {
   }
 }
 
-// Lane 0 copies two 16-byte chunks in two groups; what shared memory shows
-// before any wait, after wait_group 1 and after wait_group 0.
+// Lane 0 copies two 16-byte chunks in two groups, then reads what has
+// landed after wait_group 1 and after wait_group 0. EARLY is a read before
+// any wait (or nothing).
 const char *kCpAsync = R"(
 .visible .entry cpa(.param .u64 pin, .param .u64 pout)
 {
@@ -290,33 +291,46 @@ const char *kCpAsync = R"(
   cp.async.commit_group;
   cp.async.cg.shared.global [%r1+16], [%rd1+16], 16, 8;
   cp.async.commit_group;
-  ld.shared.b32 %r2, [%r1];
-  ld.shared.b32 %r3, [%r1+16];
+  EARLY
   cp.async.wait_group 1;
   ld.shared.b32 %r4, [%r1];
-  ld.shared.b32 %r5, [%r1+16];
   cp.async.wait_group 0;
   ld.shared.b32 %r6, [%r1+16];
   ld.shared.b32 %r7, [%r1+24];
-  st.global.v4.b32 [%rd2], {%r2, %r3, %r4, %r5};
-  st.global.v2.b32 [%rd2+16], {%r6, %r7};
+  st.global.v2.b32 [%rd2], {%r4, %r6};
+  st.global.b32 [%rd2+8], %r7;
 $L_done:
   ret;
 }
 )";
 
+std::string cpAsyncKernel(const char *early) {
+  std::string s = kCpAsync;
+  s.replace(s.find("EARLY"), 5, early);
+  return s;
+}
+
 TEST(PtxEmu, CpAsyncLandsWhenItsGroupIsWaitedFor) {
   std::vector<uint32_t> in = {11, 12, 13, 14, 21, 22, 23, 24};
-  std::vector<uint32_t> out(6, 0);
+  std::vector<uint32_t> out(3, 0);
   Emu emu;
   emu.arg(in), emu.arg(out);
-  ASSERT_EQ(emu.run(kCpAsync, "cpa", 32), "");
-  EXPECT_EQ(out[0], 0xffffffffu); // nothing has landed before a wait
-  EXPECT_EQ(out[1], 0xffffffffu);
-  EXPECT_EQ(out[2], 11u);         // wait_group 1: the older group landed
-  EXPECT_EQ(out[3], 0xffffffffu); // ... the newer one not yet
-  EXPECT_EQ(out[4], 21u);         // wait_group 0: everything
-  EXPECT_EQ(out[5], 0u);          // src-size 8 of 16: the rest zero-filled
+  ASSERT_EQ(emu.run(cpAsyncKernel(""), "cpa", 32), "");
+  EXPECT_EQ(out[0], 11u); // wait_group 1 landed the older group
+  EXPECT_EQ(out[1], 21u); // wait_group 0: everything
+  EXPECT_EQ(out[2], 0u);  // src-size 8 of 16: the rest zero-filled
+  // Reading a destination before the wait that lands it is an error, for
+  // the newer group after wait_group 1 too.
+  std::string err = emu.run(
+      cpAsyncKernel("ld.shared.b32 %r2, [%r1];"), "cpa", 32);
+  EXPECT_NE(err.find("while a cp.async into it is in flight"),
+            std::string::npos)
+      << err;
+  std::string late = cpAsyncKernel("");
+  late.replace(late.find("ld.shared.b32 %r4, [%r1];"), 25,
+               "ld.shared.b32 %r4, [%r1+16];");
+  err = emu.run(late, "cpa", 32);
+  EXPECT_NE(err.find("in flight"), std::string::npos) << err;
 }
 
 // One warp writes a shared word, the other reads it, with or without a
@@ -434,6 +448,16 @@ TEST(PtxEmu, AWarpCollectiveReachedByPartOfTheWarpFails) {
   std::string err = emu.run(diverged, "div", 32);
   EXPECT_NE(err.find("diverged"), std::string::npos) << err;
   EXPECT_EQ(emu.run(uniform, "div", 32), "");
+  // bar.sync is .aligned too: the CTA's threads must wait at the same one.
+  auto withBarriers = [](std::string k) {
+    const std::string shfl = "shfl.sync.bfly.b32 %r1, %r0, 1, 31, -1;";
+    for (size_t at; (at = k.find(shfl)) != std::string::npos;)
+      k.replace(at, shfl.size(), "bar.sync 0;");
+    return k;
+  };
+  err = emu.run(withBarriers(diverged), "div", 64);
+  EXPECT_NE(err.find("different barriers"), std::string::npos) << err;
+  EXPECT_EQ(emu.run(withBarriers(uniform), "div", 32), "");
 }
 
 // 64-bit add and subtract through 32-bit carry chains, and the 64x64 ->
@@ -550,6 +574,32 @@ TEST(PtxEmu, ConversionsPackRoundAndSaturateAsPtxSays) {
   EXPECT_EQ(f32(out[10]), 0.0f);  // cvt.sat of NaN
   EXPECT_TRUE(std::isnan(f32(out[11]))); // max.NaN propagates
   EXPECT_EQ(f32(out[12]), 1.0f);  // max takes the number
+}
+
+// bf16 fma rounds once: 1.75 * 0.578125 is the midpoint between two bf16
+// values, and - 2^-30 puts it just below (rounding through f32 would lose
+// the 2^-30 and round the tie up).
+const char *kBf16Fma = R"(
+.visible .entry bfma(.param .u64 pout)
+{
+  .reg .b16 %rs<5>;
+  .reg .b64 %rd<2>;
+  ld.param.u64 %rd1, [pout];
+  mov.b16 %rs1, 0x3fe0;
+  mov.b16 %rs2, 0x3f14;
+  mov.b16 %rs3, 0xb080;
+  fma.rn.bf16 %rs4, %rs1, %rs2, %rs3;
+  st.global.b16 [%rd1], %rs4;
+  ret;
+}
+)";
+
+TEST(PtxEmu, Bf16FmaRoundsOnce) {
+  std::vector<uint16_t> out(1, 0);
+  Emu emu;
+  emu.arg(out);
+  ASSERT_EQ(emu.run(kBf16Fma, "bfma", 1), "");
+  EXPECT_EQ(out[0], 0x3f81u);
 }
 
 TEST(PtxEmu, UnsupportedInstructionsFailAtLoadNamingTheLine) {
