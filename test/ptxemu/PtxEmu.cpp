@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -2068,6 +2069,19 @@ uint64_t toBits(T t, double v) {
   }
 }
 
+// min/max as PTX defines them: without .NaN a NaN input gives the other
+// input; +0 > -0.
+template <typename F> F minMax(bool isMax, bool nanMode, F a, F b) {
+  if (std::isnan(a) || std::isnan(b)) {
+    if (nanMode || (std::isnan(a) && std::isnan(b)))
+      return std::numeric_limits<F>::quiet_NaN();
+    return std::isnan(a) ? b : a;
+  }
+  if (a == b) // max(+0, -0) = +0, min(+0, -0) = -0
+    return isMax ? (std::signbit(a) ? b : a) : (std::signbit(a) ? a : b);
+  return (a > b) == isMax ? a : b;
+}
+
 void Cta::execFloat(const Inst &I) {
   T lane = I.type == T::F16x2 ? T::F16 : I.type == T::BF16x2 ? T::BF16 : I.type;
   int lanes = lane == I.type ? 1 : 2;
@@ -2098,22 +2112,9 @@ void Cta::execFloat(const Inst &I) {
       case Op::Fma: v = std::fma(x[0], x[1], x[2]); break;
       case Op::Div: v = x[0] / x[1]; break;
       case Op::Min:
-      case Op::Max: {
-        bool isMax = I.op == Op::Max;
-        if (std::isnan(x[0]) || std::isnan(x[1])) {
-          if (I.nanMode || (std::isnan(x[0]) && std::isnan(x[1])))
-            v = std::numeric_limits<float>::quiet_NaN();
-          else
-            v = std::isnan(x[0]) ? x[1] : x[0];
-        } else if (x[0] == x[1]) {
-          // max(+0, -0) = +0, min(+0, -0) = -0
-          v = isMax ? (std::signbit(x[0]) ? x[1] : x[0])
-                    : (std::signbit(x[0]) ? x[0] : x[1]);
-        } else {
-          v = (x[0] > x[1]) == isMax ? x[0] : x[1];
-        }
+      case Op::Max:
+        v = minMax(I.op == Op::Max, I.nanMode, x[0], x[1]);
         break;
-      }
       case Op::Abs: v = std::fabs(x[0]); break;
       case Op::Neg: v = -x[0]; break;
       case Op::Rcp: v = 1.0f / x[0]; break;
@@ -2150,19 +2151,9 @@ void Cta::execFloat(const Inst &I) {
       case Op::Fma: v = std::fma(x[0], x[1], x[2]); break;
       case Op::Div: v = x[0] / x[1]; break;
       case Op::Min:
-      case Op::Max: {
-        bool isMax = I.op == Op::Max;
-        if (std::isnan(x[0]) || std::isnan(x[1]))
-          v = I.nanMode || (std::isnan(x[0]) && std::isnan(x[1]))
-                  ? std::numeric_limits<double>::quiet_NaN()
-                  : std::isnan(x[0]) ? x[1] : x[0];
-        else if (x[0] == x[1])
-          v = isMax ? (std::signbit(x[0]) ? x[1] : x[0])
-                    : (std::signbit(x[0]) ? x[0] : x[1]);
-        else
-          v = (x[0] > x[1]) == isMax ? x[0] : x[1];
+      case Op::Max:
+        v = minMax(I.op == Op::Max, I.nanMode, x[0], x[1]);
         break;
-      }
       case Op::Abs: v = std::fabs(x[0]); break;
       case Op::Neg: v = -x[0]; break;
       case Op::Rcp: v = 1.0 / x[0]; break;
@@ -2183,19 +2174,9 @@ void Cta::execFloat(const Inst &I) {
       case Op::Mul: v = x[0] * x[1]; break;
       case Op::Fma: v = x[0] * x[1] + x[2]; break; // exact product in double
       case Op::Min:
-      case Op::Max: {
-        bool isMax = I.op == Op::Max;
-        if (std::isnan(x[0]) || std::isnan(x[1]))
-          v = I.nanMode || (std::isnan(x[0]) && std::isnan(x[1]))
-                  ? std::numeric_limits<double>::quiet_NaN()
-                  : std::isnan(x[0]) ? x[1] : x[0];
-        else if (x[0] == x[1])
-          v = isMax ? (std::signbit(x[0]) ? x[1] : x[0])
-                    : (std::signbit(x[0]) ? x[0] : x[1]);
-        else
-          v = (x[0] > x[1]) == isMax ? x[0] : x[1];
+      case Op::Max:
+        v = minMax(I.op == Op::Max, I.nanMode, x[0], x[1]);
         break;
-      }
       case Op::Abs: v = std::fabs(x[0]); break;
       case Op::Neg: v = -x[0]; break;
       case Op::Ex2: v = std::exp2(x[0]); break;
