@@ -56,7 +56,7 @@ if [ "$numerics" = 1 ]; then
     (cd "$carry" && ATTUNE_GPU_CASES=$PWD/cases \
        timeout 240 ./GpuNumericsTest >"$out/gpu-numerics.log" 2>&1)
     rc=$?
-    grep -E '^\[  (PASSED|FAILED|SKIPPED) |^\[  FAILED  \] ' \
+    grep -E '^\[  (PASSED|SKIPPED) +\] [0-9]+ tests?|^\[  FAILED  \] ' \
       "$out/gpu-numerics.log" | head -60
     echo "GpuNumericsTest exit status $rc ($(($(date +%s) - start)) s in)"
     [ "$rc" = 0 ] || status=1
@@ -70,7 +70,7 @@ if [ "$numerics" = 1 ]; then
        ATTUNE_TEST_KERNELS_SO=$PWD/libattune_test_kernels.so \
        timeout 60 ./CudaDeviceTest >"$out/cuda-device.log" 2>&1)
     rc=$?
-    grep -E '^\[  (PASSED|FAILED|SKIPPED) |^\[  FAILED  \] ' \
+    grep -E '^\[  (PASSED|SKIPPED) +\] [0-9]+ tests?|^\[  FAILED  \] ' \
       "$out/cuda-device.log" | head -20
     echo "CudaDeviceTest exit status $rc"
     [ "$rc" = 0 ] || status=1

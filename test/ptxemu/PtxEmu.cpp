@@ -2082,6 +2082,33 @@ template <typename F> F minMax(bool isMax, bool nanMode, F a, F b) {
   return (a > b) == isMax ? a : b;
 }
 
+// One float instruction on f32 or f64 operands, in the rounding mode set
+// by the caller (approximate forms computed exactly).
+template <typename F> F arith(const Inst &I, const F *x) {
+  switch (I.op) {
+  case Op::Add: return x[0] + x[1];
+  case Op::Sub: return x[0] - x[1];
+  case Op::Mul: return x[0] * x[1];
+  case Op::Fma: return std::fma(x[0], x[1], x[2]);
+  case Op::Div: return x[0] / x[1];
+  case Op::Min:
+  case Op::Max: return minMax(I.op == Op::Max, I.nanMode, x[0], x[1]);
+  case Op::Abs: return std::fabs(x[0]);
+  case Op::Neg: return -x[0];
+  case Op::Rcp: return F(1) / x[0];
+  case Op::Sqrt: return std::sqrt(x[0]);
+  case Op::Rsqrt: return F(1) / std::sqrt(x[0]);
+  case Op::Ex2: return std::exp2(x[0]);
+  case Op::Lg2: return std::log2(x[0]);
+  case Op::Sin: return std::sin(x[0]);
+  case Op::Cos: return std::cos(x[0]);
+  case Op::Tanh: return std::tanh(x[0]);
+  case Op::Copysign: return std::copysign(x[1], x[0]);
+  default: break;
+  }
+  throw LaunchError{"internal: not a float instruction"};
+}
+
 void Cta::execFloat(const Inst &I) {
   T lane = I.type == T::F16x2 ? T::F16 : I.type == T::BF16x2 ? T::BF16 : I.type;
   int lanes = lane == I.type ? 1 : 2;
@@ -2103,31 +2130,8 @@ void Cta::execFloat(const Inst &I) {
         if (I.ftz)
           x[i] = ftz32(x[i]);
       }
-      float v = 0;
       RoundScope rs(I.rnd == R_RN || I.rnd == R_NONE ? R_RN : I.rnd);
-      switch (I.op) {
-      case Op::Add: v = x[0] + x[1]; break;
-      case Op::Sub: v = x[0] - x[1]; break;
-      case Op::Mul: v = x[0] * x[1]; break;
-      case Op::Fma: v = std::fma(x[0], x[1], x[2]); break;
-      case Op::Div: v = x[0] / x[1]; break;
-      case Op::Min:
-      case Op::Max:
-        v = minMax(I.op == Op::Max, I.nanMode, x[0], x[1]);
-        break;
-      case Op::Abs: v = std::fabs(x[0]); break;
-      case Op::Neg: v = -x[0]; break;
-      case Op::Rcp: v = 1.0f / x[0]; break;
-      case Op::Sqrt: v = std::sqrt(x[0]); break;
-      case Op::Rsqrt: v = 1.0f / std::sqrt(x[0]); break;
-      case Op::Ex2: v = std::exp2(x[0]); break;
-      case Op::Lg2: v = std::log2(x[0]); break;
-      case Op::Sin: v = std::sin(x[0]); break;
-      case Op::Cos: v = std::cos(x[0]); break;
-      case Op::Tanh: v = std::tanh(x[0]); break;
-      case Op::Copysign: v = std::copysign(x[1], x[0]); break;
-      default: error("internal: not a float instruction");
-      }
+      float v = arith(I, x);
       if (I.ftz)
         v = ftz32(v);
       if (I.sat)
@@ -2142,26 +2146,8 @@ void Cta::execFloat(const Inst &I) {
       double x[3];
       for (size_t i = 0; i < nin; ++i)
         x[i] = f64(arg(i));
-      double v = 0;
       RoundScope rs(I.rnd == R_RN || I.rnd == R_NONE ? R_RN : I.rnd);
-      switch (I.op) {
-      case Op::Add: v = x[0] + x[1]; break;
-      case Op::Sub: v = x[0] - x[1]; break;
-      case Op::Mul: v = x[0] * x[1]; break;
-      case Op::Fma: v = std::fma(x[0], x[1], x[2]); break;
-      case Op::Div: v = x[0] / x[1]; break;
-      case Op::Min:
-      case Op::Max:
-        v = minMax(I.op == Op::Max, I.nanMode, x[0], x[1]);
-        break;
-      case Op::Abs: v = std::fabs(x[0]); break;
-      case Op::Neg: v = -x[0]; break;
-      case Op::Rcp: v = 1.0 / x[0]; break;
-      case Op::Sqrt: v = std::sqrt(x[0]); break;
-      case Op::Rsqrt: v = 1.0 / std::sqrt(x[0]); break;
-      case Op::Copysign: v = std::copysign(x[1], x[0]); break;
-      default: error("unsupported f64 operation");
-      }
+      double v = arith(I, x);
       r = bitsF64(v);
     } else { // f16 / bf16: exact in double, one rounding to the type
       double x[3];
