@@ -1,7 +1,8 @@
 //===- GenerateGpuCases.cpp - Cases for the GPU numerics tests -----------===//
 //
 //   attune-gpu-cases OUTDIR [--filter SUBSTR]... [--list] [--jobs N]
-//                    [--ptxas PATH] [--keep-ptx] [--target cuda|cpu]
+//                    [--ptxas PATH] [--keep-ptx] [--extended]
+//                    [--target cuda|cpu]
 //
 // Writes the case directory that GpuNumericsTest (which links only the
 // runtime) checks on a GPU machine, which has CUDA but no LLVM. For every
@@ -25,6 +26,9 @@
 // with --compile-one), so that a compiler crash fails a module, not the
 // generator; when a group does not compile, each of its cases is compiled
 // alone, so that the failures name their cases and the others still run.
+//
+// --extended adds attention cases for the PTX interpreter (test/ptxemu):
+// head dims beyond the grid's and many-tile grids (extendedAttentionCases).
 //
 // --target cpu writes the same cases compiled for the CPU: GpuNumericsTest
 // runs them on the CPU device (ATTUNE_GPU_CASES_DEVICE=cpu), a check of the
@@ -548,11 +552,40 @@ func.func @f(%x: tensor<3x1025xDT> {attune.name = "x"}) -> (tensor<3xDT> {attune
   return cases;
 }
 
-std::vector<Case> allCases() {
+/// --extended: attention cases for the PTX interpreter, which has no carry
+/// budget (they stay on the build machine): the code paths of head dims
+/// the grid above leaves out (beyond 128 Q is read from shared memory, beyond
+/// 192 two CTAs split V's columns; 32 and 80 pad differently), and grids of
+/// many tiles on both sides with several heads.
+std::vector<Case> extendedAttentionCases() {
+  std::vector<Case> cases;
+  auto add = [&](const std::string &term, const std::string &tag,
+                 AttnShape shape, const std::string &dt) {
+    Case c = attentionCase(term, tag, shape, dt);
+    c.group = "attention_ext_" + dt;
+    cases.push_back(std::move(c));
+  };
+  for (int64_t D : {32, 80, 160, 192, 256}) {
+    add("dense", "ext", {1, 2, 1, 239, 113, D}, "bf16");
+    add("causal_br", "ext", {1, 2, 1, 113, 239, D}, "f16");
+    add("window", "ext", {1, 2, 2, 239, 239, D}, "bf16");
+  }
+  add("causal", "ext_gqa", {1, 8, 2, 1025, 1025, 128}, "bf16");
+  add("document", "ext", {2, 2, 1, 1025, 1025, 64}, "f16");
+  add("window", "ext_long", {1, 2, 1, 1025, 1023, 96}, "bf16");
+  add("alibi_softcap_window", "ext", {1, 4, 2, 1023, 1025, 128}, "f16");
+  add("block_sparse", "ext", {2, 2, 1, 1025, 1025, 64}, "bf16");
+  return cases;
+}
+
+std::vector<Case> allCases(bool extended) {
   std::vector<Case> cases;
   for (std::vector<Case> part :
        {attentionCases(), dilatedCases(), lshCases(), opCases()})
     cases.insert(cases.end(), part.begin(), part.end());
+  if (extended)
+    for (Case &c : extendedAttentionCases())
+      cases.push_back(std::move(c));
   return cases;
 }
 
@@ -602,6 +635,7 @@ struct Options {
   std::vector<std::string> filters;
   bool list = false;
   bool keepPtx = false;
+  bool extended = false; ///< add extendedAttentionCases()
   unsigned jobs = 2;
   std::string ptxas;
   /// cuda (the GPU cases), or cpu: the same cases for the CPU device, which
@@ -886,7 +920,7 @@ int usage(const std::string &why) {
   std::cerr << "attune-gpu-cases: " << why
             << "\nusage: attune-gpu-cases OUTDIR [--filter SUBSTR]... "
                "[--list] [--jobs N] [--ptxas PATH] [--keep-ptx] "
-               "[--target cuda|cpu]\n";
+               "[--extended] [--target cuda|cpu]\n";
   return 2;
 }
 
@@ -909,6 +943,8 @@ int main(int argc, char **argv) {
       opt.list = true;
     else if (a == "--keep-ptx")
       opt.keepPtx = true;
+    else if (a == "--extended")
+      opt.extended = true;
     else if (a == "--jobs")
       opt.jobs = static_cast<unsigned>(std::max(1, std::atoi(value("--jobs").c_str())));
     else if (a == "--ptxas")
@@ -947,7 +983,7 @@ int main(int argc, char **argv) {
   std::vector<Case> cases;
   {
     std::set<std::string> seen;
-    for (Case &c : allCases()) {
+    for (Case &c : allCases(opt.extended)) {
       if (!seen.insert(c.name).second) {
         std::cerr << "attune-gpu-cases: internal: case '" << c.name
                   << "' is defined twice\n";
