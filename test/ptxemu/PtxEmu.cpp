@@ -132,8 +132,21 @@ enum BoolOp : uint8_t { BO_NONE, BO_AND, BO_OR, BO_XOR };
 enum ShflMode : uint8_t { SH_UP, SH_DOWN, SH_BFLY, SH_IDX };
 enum AtomOp : uint8_t { A_ADD, A_MIN, A_MAX, A_AND, A_OR, A_XOR, A_EXCH, A_CAS, A_INC, A_DEC };
 
+// Instruction classes of PTXEMU_PROFILE (issue slots by kind).
+enum Cls : uint8_t {
+  K_MMA, K_LDMATRIX, K_CPASYNC, K_SHFL, K_BAR, K_SHARED, K_GLOBAL, K_LOCAL,
+  K_INT32, K_INT64, K_FP32, K_FP64, K_HALF, K_CVT_MOV, K_SETP_SELP,
+  K_CONTROL, K_ATOM, K_OTHER, K_COUNT
+};
+const char *const kClsNames[K_COUNT] = {
+    "mma", "ldmatrix", "cp.async", "shfl", "bar", "ld/st.shared",
+    "ld/st.global", "ld/st.local/param", "int32", "int64", "fp32", "fp64",
+    "f16/bf16", "cvt/mov", "setp/selp", "control", "atom", "other"};
+
 struct Inst {
   Op op = Op::Nop;
+  uint8_t cls = K_OTHER;
+  uint16_t opcodeId = 0; // index into ptxemu_module::opcodes
   T type = T::None;  // the instruction type (destination for cvt)
   T type2 = T::None; // cvt source type; mma A/B type
   Space space = Space::Generic;
@@ -189,6 +202,8 @@ struct ptxemu_module {
   std::unordered_map<std::string, int> functionIndex;
   std::vector<std::unique_ptr<GlobalVar>> globals;
   int moduleSharedBytes = 0;
+  std::vector<std::string> opcodes; // distinct opcode spellings
+  std::unordered_map<std::string, uint16_t> opcodeIds;
 };
 
 namespace {
@@ -285,6 +300,33 @@ struct ParseError {
   int line;
   std::string message;
 };
+
+Cls classify(const Inst &I) {
+  switch (I.op) {
+  case Op::Mma: return K_MMA;
+  case Op::Ldmatrix: return K_LDMATRIX;
+  case Op::CpAsync: case Op::CpAsyncCommit: case Op::CpAsyncWait:
+  case Op::CpAsyncWaitAll: return K_CPASYNC;
+  case Op::Shfl: return K_SHFL;
+  case Op::Bar: case Op::BarWarp: return K_BAR;
+  case Op::Ld: case Op::St:
+    return I.space == Space::Shared ? K_SHARED
+           : I.space == Space::Local || I.space == Space::Param ? K_LOCAL
+                                                                : K_GLOBAL;
+  case Op::Atom: case Op::Red: return K_ATOM;
+  case Op::Cvt: case Op::Mov: case Op::Cvta: return K_CVT_MOV;
+  case Op::Setp: case Op::Selp: return K_SETP_SELP;
+  case Op::Bra: case Op::Brx: case Op::Call: case Op::Ret: case Op::Exit:
+    return K_CONTROL;
+  case Op::Nop: return K_OTHER;
+  default: break;
+  }
+  if (I.type == T::F32) return K_FP32;
+  if (I.type == T::F64) return K_FP64;
+  if (isFloat(I.type)) return K_HALF;
+  return bitsOf(I.type) > 32 && !(I.wide && bitsOf(I.type) == 32) ? K_INT64
+                                                                  : K_INT32;
+}
 
 class Parser {
 public:
@@ -1008,6 +1050,7 @@ void Parser::parseInstruction(int guard, bool guardNeg, int line) {
     expectP(";");
     if (!md.leftover().empty())
       fail("unsupported call modifier '." + md.leftover() + "'");
+    I.cls = K_CONTROL;
     fn->code.push_back(std::move(I));
     return;
   }
@@ -1357,6 +1400,15 @@ void Parser::parseInstruction(int guard, bool guardNeg, int line) {
   std::string left = md.leftover();
   if (!left.empty())
     fail("unsupported modifier '." + left + "' in '" + opcode + "'");
+  I.cls = classify(I);
+  auto id = m.opcodeIds.find(opcode);
+  if (id == m.opcodeIds.end()) {
+    if (m.opcodes.size() >= 65535)
+      fail("too many distinct opcodes");
+    id = m.opcodeIds.emplace(opcode, (uint16_t)m.opcodes.size()).first;
+    m.opcodes.push_back(opcode);
+  }
+  I.opcodeId = id->second;
   fn->code.push_back(std::move(I));
 }
 
@@ -1552,6 +1604,7 @@ struct LaunchContext {
   int dynamicBase;
   bool racecheck = true;
   uint64_t maxSteps = 1000000000ull; // per thread
+  int profile = 0; // PTXEMU_PROFILE: 1 classes, 2 also opcodes
 };
 
 class Cta {
@@ -1567,6 +1620,8 @@ public:
   }
 
   void run(unsigned bx, unsigned by, unsigned bz);
+  uint64_t counts[K_COUNT] = {}; // PTXEMU_PROFILE: thread instructions
+  std::vector<uint64_t> opcodeCounts; // PTXEMU_PROFILE=2: by opcode
 
 private:
   const LaunchContext &lc;
@@ -2549,6 +2604,9 @@ void Cta::runThread(Thread &t) {
     Frame &f = t.frames.back();
     const Inst &I = f.fn->code[(size_t)f.pc];
     inst = &I;
+    ++counts[I.cls];
+    if (lc.profile > 1)
+      ++opcodeCounts[I.opcodeId];
     if (++t.executed > lc.maxSteps)
       error("thread ran more than %llu instructions (an endless loop? "
             "PTXEMU_MAX_STEPS raises the limit)",
@@ -3062,6 +3120,10 @@ extern "C" int ptxemu_launch(ptxemu_module *m, int kernel,
   lc.racecheck = !(rc && std::strcmp(rc, "0") == 0);
   if (const char *steps = std::getenv("PTXEMU_MAX_STEPS"))
     lc.maxSteps = std::strtoull(steps, nullptr, 10);
+  const char *prof = std::getenv("PTXEMU_PROFILE");
+  lc.profile = prof ? std::atoi(prof) : 0;
+  uint64_t total[K_COUNT] = {};
+  std::vector<uint64_t> opcodeTotal(m->opcodes.size() + 1, 0);
 
   uint64_t ctas = (uint64_t)grid[0] * grid[1] * grid[2];
   if (threads <= 0)
@@ -3074,10 +3136,17 @@ extern "C" int ptxemu_launch(ptxemu_module *m, int kernel,
   auto worker = [&] {
     // Every worker rounds to nearest unless an instruction says otherwise.
     Cta cta(lc);
+    cta.opcodeCounts.assign(m->opcodes.size() + 1, 0);
     for (;;) {
       uint64_t i = next.fetch_add(1);
-      if (i >= ctas || failed.load())
+      if (i >= ctas || failed.load()) {
+        std::lock_guard<std::mutex> g(mu);
+        for (int c = 0; c < K_COUNT; ++c)
+          total[c] += cta.counts[c];
+        for (size_t o = 0; o < opcodeTotal.size(); ++o)
+          opcodeTotal[o] += cta.opcodeCounts[o];
         return;
+      }
       unsigned bx = (unsigned)(i % grid[0]);
       unsigned by = (unsigned)(i / grid[0] % grid[1]);
       unsigned bz = (unsigned)(i / ((uint64_t)grid[0] * grid[1]));
@@ -3102,5 +3171,52 @@ extern "C" int ptxemu_launch(ptxemu_module *m, int kernel,
   }
   if (failed)
     return fail("ptxemu: " + firstError);
+  if (lc.profile) {
+    // Warp instructions (issue slots) by class, and per mma.sync: a kernel
+    // issuing more than a few other instructions per mma cannot keep the
+    // tensor cores busy.
+    uint64_t all = 0;
+    for (uint64_t c : total)
+      all += c;
+    std::string line;
+    char buf[128];
+    std::snprintf(buf, sizeof buf,
+                  "ptxemu profile: %s grid %ux%ux%u block %u: %.0f warp "
+                  "instructions",
+                  f.name.c_str(), grid[0], grid[1], grid[2],
+                  (unsigned)nthreads, all / 32.0);
+    line = buf;
+    if (total[K_MMA]) {
+      std::snprintf(buf, sizeof buf, ", %.2f per mma.sync",
+                    (double)all / (double)total[K_MMA]);
+      line += buf;
+    }
+    line += ":";
+    std::vector<int> order;
+    for (int c = 0; c < K_COUNT; ++c)
+      if (total[c])
+        order.push_back(c);
+    std::sort(order.begin(), order.end(),
+              [&](int a, int b) { return total[a] > total[b]; });
+    for (int c : order) {
+      std::snprintf(buf, sizeof buf, " %s %.1f%%", kClsNames[c],
+                    100.0 * (double)total[c] / (double)all);
+      line += buf;
+    }
+    std::fprintf(stderr, "%s\n", line.c_str());
+    if (lc.profile > 1) {
+      std::vector<size_t> ids;
+      for (size_t o = 0; o < m->opcodes.size(); ++o)
+        if (opcodeTotal[o])
+          ids.push_back(o);
+      std::sort(ids.begin(), ids.end(), [&](size_t a, size_t b) {
+        return opcodeTotal[a] > opcodeTotal[b];
+      });
+      for (size_t o : ids)
+        std::fprintf(stderr, "  %10.0f %5.1f%%  %s\n", opcodeTotal[o] / 32.0,
+                     100.0 * (double)opcodeTotal[o] / (double)all,
+                     m->opcodes[o].c_str());
+    }
+  }
   return 0;
 }
