@@ -441,12 +441,20 @@ private:
   Value anyGroup; // a group token for the waits (their lowering ignores it)
 
   void loadTile(Value global, Value base, int64_t rowStride, Value colsValid,
-                bool partialCols, int64_t colsP, Value rowsValid, Value smem,
-                Value smemRow0, bool async);
+                bool partialCols, int64_t colsP, Value rowsValid,
+                bool raggedRows, Value smem, Value smemRow0, bool async);
   void commit();
   void wait(int pending);
   std::pair<Value, Value> entryAt(Value e, Value listBase);
   SmallVector<Value> scores(ArrayRef<Value> S, Value kt, Value cls);
+  /// Without score modifications and with a positive scale, the scale
+  /// (in log2 units) is applied inside the softmax's exponent as one FMA
+  /// per score, as FlashAttention does, instead of a multiply per score
+  /// before the row max and a subtraction after it: scores() then returns
+  /// raw (masked) scores.
+  bool foldScale() const {
+    return sp->mods.empty() && !sp->scoreFn && sp->scale > 0;
+  }
   SmallVector<Value> runPass(ArrayRef<Value> state);
   Value lshAllowed(Value q, Value kk);
 
@@ -475,18 +483,51 @@ void AttentionKernel::wait(int pending) {
 
 /// Copies rows [0, 64) x cols [0, colsP) of a row-major global matrix
 /// starting at element `base` (row stride `rowStride`) into smem rows
-/// smemRow0.. ; rows >= rowsValid and columns >= colsValid (checked when
-/// partialCols) are zero.
+/// smemRow0.. ; rows >= rowsValid (checked when raggedRows: some tile may
+/// have fewer than 64) and columns >= colsValid (checked when partialCols)
+/// are zero.
 void AttentionKernel::loadTile(Value global, Value base, int64_t rowStride,
                                Value colsValid, bool partialCols,
-                               int64_t colsP, Value rowsValid, Value smem,
-                               Value smemRow0, bool async) {
+                               int64_t colsP, Value rowsValid, bool raggedRows,
+                               Value smem, Value smemRow0, bool async) {
   Value tid = k.tid();
   if (async) {
     int64_t epc = 16 / (k.elementType(global).getIntOrFloatBitWidth() / 8);
     int64_t cpr = colsP / epc; // 16-byte chunks per row
     int64_t iters = 64 * cpr / kThreads;
     Type tok = nvgpu::DeviceAsyncTokenType::get(k.b.getContext());
+    bool copy16 =
+        epc * (k.elementType(global).getIntOrFloatBitWidth() / 8) == 16;
+    if (kThreads % cpr == 0) {
+      // Every chunk of this thread is in the same column, rowStep rows
+      // apart: one address per tile, constant offsets from it, and no
+      // bounds arithmetic at all when every tile is whole (the index math
+      // would otherwise cost about one 64-bit instruction per mma).
+      int64_t rowStep = kThreads / cpr;
+      Value row0 = k.divu(tid, k.idx(cpr));
+      Value col = k.mul(k.remu(tid, k.idx(cpr)), k.idx(epc));
+      Value src0 = k.add(base, k.add(k.mul(row0, k.idx(rowStride)), col));
+      Value left = k.sub(rowsValid, row0); // rows from row0 this tile has
+      Value colOk = partialCols ? k.lt(col, colsValid) : Value();
+      for (int64_t i = 0; i < iters; ++i) {
+        Value src = k.add(src0, k.idx(i * rowStep * rowStride));
+        Value n = k.idx(epc);
+        if (raggedRows || partialCols) {
+          Value valid = raggedRows ? k.lt(k.idx(i * rowStep), left) : colOk;
+          if (raggedRows && partialCols)
+            valid = k.andi(valid, colOk);
+          src = k.select(valid, src, k.idx(0));
+          n = k.select(valid, k.idx(epc), k.idx(0));
+        }
+        Value t = nvgpu::DeviceAsyncCopyOp::create(
+            k.b, k.loc, tok, smem,
+            ValueRange{k.add(smemRow0, k.add(row0, k.idx(i * rowStep))), col},
+            global, ValueRange{src}, k.b.getIndexAttr(epc), n,
+            copy16 ? k.b.getUnitAttr() : UnitAttr());
+        pendingTokens.push_back(t);
+      }
+      return;
+    }
     for (int64_t i = 0; i < iters; ++i) {
       Value id = k.add(tid, k.idx(i * kThreads));
       Value row = k.divu(id, k.idx(cpr)), cc = k.remu(id, k.idx(cpr));
@@ -548,8 +589,9 @@ std::pair<Value, Value> AttentionKernel::entryAt(Value e, Value listBase) {
   return {e, k.idx(ATTUNE_TILE_PARTIAL)};
 }
 
-/// Scores in log2 units: scale, score modifications, then the mask (on
-/// partial tiles and the ragged last key tile) as -inf.
+/// Scores in log2 units (raw scores when foldScale()): scale, score
+/// modifications, then the mask (on partial tiles and the ragged last key
+/// tile) as -inf.
 SmallVector<Value> AttentionKernel::scores(ArrayRef<Value> S, Value kt,
                                            Value cls) {
   const AttnSpec &s = *sp;
@@ -558,7 +600,7 @@ SmallVector<Value> AttentionKernel::scores(ArrayRef<Value> S, Value kt,
   double pre = hasMods ? s.scale : s.scale * kLog2e;
   SmallVector<Value> x;
   for (Value v : S)
-    x.push_back(k.fmul(v, k.cf32(pre)));
+    x.push_back(foldScale() ? v : k.fmul(v, k.cf32(pre)));
   Value k0 = k.mul(kt, k.idx(kBK));
   auto qOf = [&](int half) {
     return k.add(q0, k.add(k.mul(warp, k.idx(16)), k.add(g, k.idx(8 * half))));
@@ -704,7 +746,8 @@ void AttentionKernel::emit() {
                       k.idx(s.D));
   // Prologue: Q (kept in registers below).
   loadTile(args[slots.q], qBase, s.D, k.idx(s.D), s.D != s.Dp, s.Dp,
-           k.sub(k.idx(s.Lq), q0), smemQ, k.idx(0), s.asyncQK);
+           k.sub(k.idx(s.Lq), q0), s.Lq % kBQ != 0, smemQ, k.idx(0),
+           s.asyncQK);
   commit();
   wait(0);
   k.barrier();
@@ -847,12 +890,13 @@ SmallVector<Value> AttentionKernel::runPass(ArrayRef<Value> state) {
   auto kRows = [&](Value kt) {
     return k.sub(k.idx(s.Lk), k.mul(kt, k.idx(kBK)));
   };
+  const bool raggedK = s.Lk % kBK != 0; // the last key tile is short
 
   // The first K tile of this pass.
   k.ifThen(k.lt(k.idx(0), count), [&] {
     Value kt0 = entryAt(k.idx(0), listBase).first;
     loadTile(args[slots.k], kBase(kt0), s.D, k.idx(s.D), s.D != s.Dp, s.Dp,
-             kRows(kt0), smemK, k.idx(0), s.asyncQK);
+             kRows(kt0), raggedK, smemK, k.idx(0), s.asyncQK);
     commit();
   });
   wait(0);
@@ -870,7 +914,7 @@ SmallVector<Value> AttentionKernel::runPass(ArrayRef<Value> state) {
         // V of this tile loads while S is computed.
         loadTile(args[slots.v], k.add(vBase(kt), dv0), s.Dv,
                  k.sub(k.idx(s.Dv), dv0), s.dvSplit > 1 || s.Dv != s.Dvq,
-                 s.Dvq, kRows(kt), smemV, k.idx(0), s.asyncV);
+                 s.Dvq, kRows(kt), raggedK, smemV, k.idx(0), s.asyncV);
         commit();
 
         SmallVector<Value> S(32, k.cf32(0.0));
@@ -923,7 +967,7 @@ SmallVector<Value> AttentionKernel::runPass(ArrayRef<Value> state) {
         k.ifThen(hasNext, [&] {
           Value ktn = entryAt(next, listBase).first;
           loadTile(args[slots.k], kBase(ktn), s.D, k.idx(s.D), s.D != s.Dp,
-                   s.Dp, kRows(ktn), smemK, k.sub(k.idx(kBK), kRow0),
+                   s.Dp, kRows(ktn), raggedK, smemK, k.sub(k.idx(kBK), kRow0),
                    s.asyncQK);
           commit();
         });
@@ -932,21 +976,29 @@ SmallVector<Value> AttentionKernel::runPass(ArrayRef<Value> state) {
         // Online softmax per row half (rows g and g + 8 of the warp).
         SmallVector<Value> P(32);
         Value mOut[2], lOut[2];
+        const bool fold = foldScale();
+        Value pre = k.cf32(s.scale * kLog2e);
         for (int half = 0; half < 2; ++half) {
-          Value mx = m[half];
+          // The row max (of raw scores when folding: the scale is positive,
+          // so it commutes with the max), in log2 units.
+          Value mx = fold ? ninf : m[half];
           for (int j = 0; j < 8; ++j)
             for (int e2 = 0; e2 < 2; ++e2)
               mx = k.fmax(mx, x[j * 4 + half * 2 + e2]);
           mx = k.fmax(mx, k.shuffleXor(mx, 1));
           mx = k.fmax(mx, k.shuffleXor(mx, 2));
+          if (fold)
+            mx = k.fmax(m[half], k.fmul(mx, pre));
           Value safe = k.select(
               k.cmpf(arith::CmpFPredicate::OEQ, mx, ninf), k.cf32(0.0), mx);
           Value alpha = k.exp2Approx(k.fsub(m[half], safe));
+          Value negSafe = k.fneg(safe);
           Value sum = k.cf32(0.0);
           for (int j = 0; j < 8; ++j)
             for (int e2 = 0; e2 < 2; ++e2) {
               int i = j * 4 + half * 2 + e2;
-              P[i] = k.exp2Approx(k.fsub(x[i], safe));
+              P[i] = k.exp2Approx(fold ? k.fma(x[i], pre, negSafe)
+                                       : k.fsub(x[i], safe));
               sum = k.fadd(sum, P[i]);
             }
           lOut[half] = k.fadd(k.fmul(l[half], alpha), sum);
