@@ -1574,12 +1574,131 @@ LogicalResult emitLshAttention(GpuLaunch &l, StringRef dtype) {
   // 2. Stable counting sort by bucket per (bh, round), the inverse
   //    permutation, and whether each sorted query is alone.
   const int64_t nC = (L + cs - 1) / cs;
-  int counts = l.addScratch(DType::I32, S * (nb + 1));
   int order = l.addScratch(DType::I32, S * L);
   int inv = l.addScratch(DType::I32, S * L);
   int cmin = l.addScratch(DType::I32, S * nC);
   int alone = l.addScratch(DType::U8, S * L);
-  {
+  // The smallest position of each chunk, then whether each sorted query
+  // is alone in its key set (own chunk and the previous one), for segment
+  // `seg`, with threads starting at `first` and striding by `stride`.
+  auto chunkInfo = [&](KernelBuilder &k, Value seg, Value orderA, Value cminA,
+                       Value aloneA, Value first, int64_t stride,
+                       bool barrierBetween) {
+    Value lb = k.mul(seg, k.idx(L));
+    Value chb = k.mul(seg, k.idx(nC));
+    k.forLoop(first, k.idx(nC), k.idx(stride), [&](Value c) {
+      Value lo = k.mul(c, k.idx(cs));
+      Value hi = k.mins(k.add(lo, k.idx(cs)), k.idx(L));
+      Value m = k.forLoop(lo, hi, k.idx(1), ValueRange{k.ci32(INT32_MAX)},
+                          [&](Value i, ValueRange it) -> SmallVector<Value> {
+                            return {k.mins(it[0],
+                                           k.load(orderA, k.add(lb, i)))};
+                          })[0];
+      k.store(m, cminA, k.add(chb, c));
+    });
+    if (barrierBetween)
+      k.barrier();
+    k.forLoop(first, k.idx(L), k.idx(stride), [&](Value i) {
+      Value c = k.divu(i, k.idx(cs));
+      Value prev = k.select(k.eq(c, k.idx(0)), k.idx(nC - 1),
+                            k.sub(c, k.idx(1)));
+      Value isAlone;
+      if (causal) {
+        Value m = k.mins(k.load(cminA, k.add(chb, c)),
+                         k.load(cminA, k.add(chb, prev)));
+        isAlone = k.eq(k.load(orderA, k.add(lb, i)), m);
+      } else {
+        // The key set is the chunk and the previous one.
+        Value lo = k.mul(c, k.idx(cs));
+        Value size = k.sub(k.mins(k.add(lo, k.idx(cs)), k.idx(L)), lo);
+        Value plo = k.mul(prev, k.idx(cs));
+        Value psize = k.sub(k.mins(k.add(plo, k.idx(cs)), k.idx(L)), plo);
+        size = k.add(size, k.select(k.ne(prev, c), psize, k.idx(0)));
+        isAlone = k.eq(size, k.idx(1));
+      }
+      k.store(arith::ExtUIOp::create(k.b, k.loc, k.b.getI8Type(), isAlone),
+              aloneA, k.add(lb, i));
+    });
+  };
+  // One CTA of P threads per segment when the (bucket, thread) counters fit
+  // in static shared memory: thread t counts the buckets of its contiguous
+  // block of positions, an exclusive scan in bucket-major order gives every
+  // (bucket, block) its first slot, and each thread scatters its block in
+  // order, so the sort stays stable. Otherwise (thousands of buckets) one
+  // thread per segment runs the serial counting sort.
+  constexpr int64_t kSortCounters = 11264; // i32s: 44 KiB of shared memory
+  int64_t P = 256;
+  while (P > 32 && P * nb > kSortCounters)
+    P /= 2;
+  if (P * nb <= kSortCounters && S <= INT32_MAX) {
+    std::vector<int> ids = {bucket, order, inv, cmin, alone};
+    std::vector<MemRefType> types;
+    for (int id : ids)
+      types.push_back(l.memrefOf(id));
+    std::string name = l.kernel(
+        "lsh_sort", key + "|parallel", types, static_cast<unsigned>(P),
+        [&](KernelBuilder &k, ArrayRef<Value> a, Value, Value) {
+          Value cnt = workgroupArray(k, k.i32(), P * nb);
+          Value sums = workgroupArray(k, k.i32(), P);
+          Value t = k.tid(), seg = k.bid();
+          Value lb = k.mul(seg, k.idx(L));
+          int64_t per = (L + P - 1) / P;
+          Value lo = k.mins(k.mul(t, k.idx(per)), k.idx(L));
+          Value hi = k.mins(k.add(lo, k.idx(per)), k.idx(L));
+          Value c0 = k.ci32(0), c1 = k.ci32(1);
+          // The counter of (bucket of position i, this thread).
+          auto counter = [&](Value i) {
+            Value bk = k.toIndex(k.load(a[0], k.add(lb, i)));
+            return k.add(k.mul(bk, k.idx(P)), t);
+          };
+          k.forLoop(t, k.idx(P * nb), k.idx(P),
+                    [&](Value e) { k.store(c0, cnt, e); });
+          k.barrier();
+          k.forLoop(lo, hi, k.idx(1), [&](Value i) {
+            Value at = counter(i);
+            k.store(k.add(k.load(cnt, at), c1), cnt, at);
+          });
+          k.barrier();
+          // Exclusive scan of the P * nb counters: each thread sums a run
+          // of nb, thread 0 scans the P sums, each thread rewrites its run.
+          Value r0 = k.mul(t, k.idx(nb)), r1 = k.add(r0, k.idx(nb));
+          Value part = k.forLoop(r0, r1, k.idx(1), ValueRange{c0},
+                                 [&](Value e, ValueRange it)
+                                     -> SmallVector<Value> {
+                                   return {k.add(it[0], k.load(cnt, e))};
+                                 })[0];
+          k.store(part, sums, t);
+          k.barrier();
+          k.ifThen(k.eq(t, k.idx(0)), [&] {
+            k.forLoop(k.idx(0), k.idx(P), k.idx(1), ValueRange{c0},
+                      [&](Value j, ValueRange it) -> SmallVector<Value> {
+                        Value v = k.load(sums, j);
+                        k.store(it[0], sums, j);
+                        return {k.add(it[0], v)};
+                      });
+          });
+          k.barrier();
+          k.forLoop(r0, r1, k.idx(1), ValueRange{k.load(sums, t)},
+                    [&](Value e, ValueRange it) -> SmallVector<Value> {
+                      Value v = k.load(cnt, e);
+                      k.store(it[0], cnt, e);
+                      return {k.add(it[0], v)};
+                    });
+          k.barrier();
+          k.forLoop(lo, hi, k.idx(1), [&](Value i) {
+            Value at = counter(i);
+            Value slot = k.load(cnt, at);
+            k.store(k.add(slot, c1), cnt, at);
+            k.store(k.toI32(i), a[1], k.add(lb, k.toIndex(slot)));
+            k.store(slot, a[2], k.add(lb, i));
+          });
+          k.barrier(); // the CTA's order writes before the chunk minima
+          chunkInfo(k, seg, a[1], a[3], a[4], t, P, /*barrierBetween=*/true);
+        });
+    l.step(name, ids, {static_cast<uint32_t>(S), 1, 1},
+           static_cast<unsigned>(P));
+  } else {
+    int counts = l.addScratch(DType::I32, S * (nb + 1));
     std::vector<int> ids = {bucket, counts, order, inv, cmin, alone};
     std::vector<MemRefType> types;
     for (int id : ids)
@@ -1609,43 +1728,8 @@ LogicalResult emitLshAttention(GpuLaunch &l, StringRef dtype) {
               k.store(k.toI32(i), a[2], k.add(lb, k.toIndex(slot)));
               k.store(slot, a[3], k.add(lb, i));
             });
-            // Smallest position of each chunk.
-            Value chb = k.mul(seg, k.idx(nC));
-            k.forLoop(k.idx(0), k.idx(nC), k.idx(1), [&](Value c) {
-              Value lo = k.mul(c, k.idx(cs));
-              Value hi = k.mins(k.add(lo, k.idx(cs)), k.idx(L));
-              Value m = k.forLoop(lo, hi, k.idx(1),
-                                  ValueRange{k.ci32(INT32_MAX)},
-                                  [&](Value i, ValueRange it)
-                                      -> SmallVector<Value> {
-                                    return {k.mins(it[0],
-                                                   k.load(a[2], k.add(lb, i)))};
-                                  })[0];
-              k.store(m, a[4], k.add(chb, c));
-            });
-            k.forLoop(k.idx(0), k.idx(L), k.idx(1), [&](Value i) {
-              Value c = k.divu(i, k.idx(cs));
-              Value prev = k.select(k.eq(c, k.idx(0)), k.idx(nC - 1),
-                                    k.sub(c, k.idx(1)));
-              Value isAlone;
-              if (causal) {
-                Value m = k.mins(k.load(a[4], k.add(chb, c)),
-                                 k.load(a[4], k.add(chb, prev)));
-                isAlone = k.eq(k.load(a[2], k.add(lb, i)), m);
-              } else {
-                // The key set is the chunk and the previous one.
-                Value lo = k.mul(c, k.idx(cs));
-                Value size = k.sub(k.mins(k.add(lo, k.idx(cs)), k.idx(L)), lo);
-                Value plo = k.mul(prev, k.idx(cs));
-                Value psize =
-                    k.sub(k.mins(k.add(plo, k.idx(cs)), k.idx(L)), plo);
-                size = k.add(size, k.select(k.ne(prev, c), psize, k.idx(0)));
-                isAlone = k.eq(size, k.idx(1));
-              }
-              k.store(arith::ExtUIOp::create(k.b, k.loc, k.b.getI8Type(),
-                                             isAlone),
-                      a[5], k.add(lb, i));
-            });
+            chunkInfo(k, seg, a[2], a[4], a[5], k.idx(0), 1,
+                      /*barrierBetween=*/false);
           });
         });
     l.step(name, ids, gridFor(S, 32), 32);

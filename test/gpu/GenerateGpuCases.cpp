@@ -583,9 +583,18 @@ std::vector<Case> allCases(bool extended) {
   for (std::vector<Case> part :
        {attentionCases(), dilatedCases(), lshCases(), opCases()})
     cases.insert(cases.end(), part.begin(), part.end());
-  if (extended)
+  if (extended) {
     for (Case &c : extendedAttentionCases())
       cases.push_back(std::move(c));
+    // LSH sorts: many positions per thread of the parallel sort (64 and
+    // 16 buckets), and the serial sort of thousands of buckets.
+    for (Case c : {lshCase(2, 2, 1024, 64, 64, 2, 64, true, "", 3, "bf16"),
+                   lshCase(1, 2, 1000, 64, 16, 3, 32, false, "", 9, "f16"),
+                   lshCase(1, 2, 300, 64, 1024, 2, 32, true, "", 4, "bf16")}) {
+      c.group += "_ext"; // the name (also the function's) stays unique
+      cases.push_back(std::move(c));
+    }
+  }
   return cases;
 }
 

@@ -1622,6 +1622,7 @@ public:
   void run(unsigned bx, unsigned by, unsigned bz);
   uint64_t counts[K_COUNT] = {}; // PTXEMU_PROFILE: thread instructions
   std::vector<uint64_t> opcodeCounts; // PTXEMU_PROFILE=2: by opcode
+  uint64_t longestThread = 0; // most instructions one thread ran
 
 private:
   const LaunchContext &lc;
@@ -2986,8 +2987,11 @@ void Cta::run(unsigned bx, unsigned by, unsigned bz) {
       exited += t.state == State::Exited;
       atBarrier += t.state == State::AtBarrier;
     }
-    if (exited == nthreads)
+    if (exited == nthreads) {
+      for (const Thread &t : threads)
+        longestThread = std::max(longestThread, t.executed);
       return;
+    }
     // Threads that have exited count as arrived, as on hardware.
     if (atBarrier > 0 && atBarrier + exited == nthreads) {
       // bar.sync is barrier.sync.aligned: every thread at the same one.
@@ -3123,6 +3127,7 @@ extern "C" int ptxemu_launch(ptxemu_module *m, int kernel,
   const char *prof = std::getenv("PTXEMU_PROFILE");
   lc.profile = prof ? std::atoi(prof) : 0;
   uint64_t total[K_COUNT] = {};
+  uint64_t longest = 0;
   std::vector<uint64_t> opcodeTotal(m->opcodes.size() + 1, 0);
 
   uint64_t ctas = (uint64_t)grid[0] * grid[1] * grid[2];
@@ -3143,6 +3148,7 @@ extern "C" int ptxemu_launch(ptxemu_module *m, int kernel,
         std::lock_guard<std::mutex> g(mu);
         for (int c = 0; c < K_COUNT; ++c)
           total[c] += cta.counts[c];
+        longest = std::max(longest, cta.longestThread);
         for (size_t o = 0; o < opcodeTotal.size(); ++o)
           opcodeTotal[o] += cta.opcodeCounts[o];
         return;
@@ -3191,6 +3197,10 @@ extern "C" int ptxemu_launch(ptxemu_module *m, int kernel,
                     (double)all / (double)total[K_MMA]);
       line += buf;
     }
+    // The critical path of a latency-bound kernel.
+    std::snprintf(buf, sizeof buf, ", longest thread %llu",
+                  (unsigned long long)longest);
+    line += buf;
     line += ":";
     std::vector<int> order;
     for (int c = 0; c < K_COUNT; ++c)
