@@ -1388,6 +1388,230 @@ LogicalResult emitAttention(GpuLaunch &l, StringRef dtype) {
   return success();
 }
 
+/// The AttnSpec of one attention pass over (B, H, Lq, Lk) rows with mask
+/// DILATED(segment, 1, 0), and top-left causal when asked.
+LogicalResult segmentPass(GpuLaunch &l, const AttnSpec &base, int64_t B,
+                          int64_t H, int64_t Lq, int64_t Lk, int64_t segment,
+                          bool causal, AttnSpec &s) {
+  s = base;
+  s.B = B;
+  s.Hq = s.Hkv = H;
+  s.Lq = Lq;
+  s.Lk = Lk;
+  StringRef dtype = base.elem.isF32() ? "f32" : base.elem.isF16() ? "f16" : "bf16";
+  if (failed(initGeometry(l, s, dtype)))
+    return failure();
+  s.scale = base.scale;
+  s.maskInts.clear();
+  if (causal)
+    s.maskInts = {ATTUNE_MASK_AND, 2, ATTUNE_MASK_CAUSAL, 0};
+  std::vector<int64_t> dil = {ATTUNE_MASK_DILATED, segment, 1, 0};
+  s.maskInts.insert(s.maskInts.end(), dil.begin(), dil.end());
+  std::string err;
+  if (!abi::decodeMask(s.maskInts.data(),
+                       static_cast<int64_t>(s.maskInts.size()), s.mask, err))
+    return l.error() << "internal: dilated segment mask: " << err;
+  return success();
+}
+
+/// LongNet branches with rates above 1, by gathering: the rows a branch
+/// selects (p % r == h % r, so (p % w) % r == h % r as r divides w) are
+/// copied out per offset o = h % r (heads o, o + r, ... share one set of
+/// rows), attended densely within segments of w / r compact rows (causal
+/// on compact rows is causal on the original ones: the map is monotonic),
+/// and scattered back; then the branches combine by their lse, as the one
+/// shared softmax of the mask-based form would. The mask-based form
+/// computes every pair of the tiles a segment covers, r^2 times the pairs
+/// a branch selects. A rate-1 branch needs no gather.
+LogicalResult emitGatheredDilated(GpuLaunch &l, const AttnSpec &base,
+                                  bool causal, int64_t nb) {
+  const int64_t B = base.B, Hq = base.Hq, Hkv = base.Hkv, Lq = base.Lq,
+                Lk = base.Lk, D = base.D, Dv = base.Dv;
+  const int q = l.buffer(0), kk = l.buffer(1), v = l.buffer(2),
+            out = l.buffer(3), lse = l.buffer(4);
+  const DType T = l.value(q).dtype;
+  const unsigned kT = 128;
+  const std::string key = l.launch().kernel + "|" + launchKey(l);
+  std::vector<int64_t> rates;
+  std::vector<int> outs, lses; // per branch: f32 [B, Hq, Lq, Dv], [B, Hq, Lq]
+  for (int64_t i = 0; i < nb; ++i) {
+    const int64_t w = l.i(ATTUNE_DIL_NUM_FIXED + i);
+    const int64_t r = l.i(ATTUNE_DIL_NUM_FIXED + nb + i);
+    if (r < 1 || w % r != 0)
+      return l.error() << "internal: dilated branch segment " << w
+                       << ", rate " << r;
+    rates.push_back(r);
+    int o32 = l.addScratch(DType::F32, B * Hq * Lq * std::max<int64_t>(Dv, 1));
+    int l32 = l.addScratch(DType::F32, B * Hq * Lq);
+    outs.push_back(o32);
+    lses.push_back(l32);
+    if (r == 1) {
+      AttnSpec s;
+      AttnArgs slots;
+      if (failed(segmentPass(l, base, B, Hq, Lq, Lk, w, causal, s)))
+        return failure();
+      s.Hkv = Hkv;
+      std::vector<int> ids = {q, kk, v, o32, l32};
+      if (failed(preparePass(l, s, slots, ids, -1, -1)))
+        return failure();
+      emitAttentionStep(l, {{&s, &slots}}, ids);
+      continue;
+    }
+    for (int64_t o = 0; o < std::min(r, Hq); ++o) {
+      const int64_t nh = (Hq - o + r - 1) / r;
+      const int64_t Lqc = Lq > o ? (Lq - o + r - 1) / r : 0;
+      const int64_t Lkc = Lk > o ? (Lk - o + r - 1) / r : 0;
+      if (nh == 0 || Lqc == 0 || Lkc == 0)
+        continue; // no row or no key: the combine gives these rows nothing
+      const std::string gkey = key + "|b" + std::to_string(i) + "o" +
+                               std::to_string(o);
+      int qc = l.addScratch(T, B * nh * Lqc * std::max<int64_t>(D, 1));
+      int kc = l.addScratch(T, B * nh * Lkc * std::max<int64_t>(D, 1));
+      int vc = l.addScratch(T, B * nh * Lkc * std::max<int64_t>(Dv, 1));
+      // Gather: compact row j of head hi is row o + j r of head o + hi r
+      // (keys and values of its kv head).
+      {
+        std::vector<int> ids = {q, kk, v, qc, kc, vc};
+        std::vector<MemRefType> types;
+        for (int id : ids)
+          types.push_back(l.memrefOf(id));
+        const int64_t nQ = B * nh * Lqc, nK = B * nh * Lkc;
+        std::string name = l.kernel(
+            "dilated_gather", gkey, types, kT,
+            [&](KernelBuilder &k, ArrayRef<Value> a, Value, Value) {
+              auto copyRows = [&](int64_t n, int64_t Lc, int64_t Lsrc,
+                                  int64_t Hsrc, bool kv,
+                                  ArrayRef<std::pair<int, int>> srcDst) {
+                gridStride(k, n, kT, [&](Value e) {
+                  Value bh = k.divu(e, k.idx(Lc)), j = k.remu(e, k.idx(Lc));
+                  Value b = k.divu(bh, k.idx(nh)), hi = k.remu(bh, k.idx(nh));
+                  Value h = k.add(k.idx(o), k.mul(hi, k.idx(r)));
+                  if (kv)
+                    h = k.divu(h, k.idx(Hq / Hkv));
+                  Value row = k.add(k.mul(k.add(k.mul(b, k.idx(Hsrc)), h),
+                                          k.idx(Lsrc)),
+                                    k.add(k.idx(o), k.mul(j, k.idx(r))));
+                  for (const std::pair<int, int> &sd : srcDst) {
+                    int src = sd.first, dst = sd.second;
+                    int64_t width = src == 2 ? Dv : D;
+                    k.forLoop(k.idx(0), k.idx(width), k.idx(1), [&](Value d) {
+                      k.store(k.load(a[src], k.add(k.mul(row, k.idx(width)), d)),
+                              a[dst], k.add(k.mul(e, k.idx(width)), d));
+                    });
+                  }
+                });
+              };
+              copyRows(nQ, Lqc, Lq, Hq, false, {{0, 3}});
+              copyRows(nK, Lkc, Lk, Hkv, true, {{1, 4}, {2, 5}});
+            });
+        l.step(name, ids, gridFor(std::max(nQ, nK), kT), kT);
+      }
+      // Attention within segments of w / r compact rows.
+      int oc = l.addScratch(DType::F32, B * nh * Lqc * std::max<int64_t>(Dv, 1));
+      int lc = l.addScratch(DType::F32, B * nh * Lqc);
+      {
+        AttnSpec s;
+        AttnArgs slots;
+        if (failed(segmentPass(l, base, B, nh, Lqc, Lkc, w / r, causal, s)))
+          return failure();
+        std::vector<int> ids = {qc, kc, vc, oc, lc};
+        if (failed(preparePass(l, s, slots, ids, -1, -1)))
+          return failure();
+        emitAttentionStep(l, {{&s, &slots}}, ids);
+      }
+      // Scatter back to the branch's rows.
+      {
+        std::vector<int> ids = {oc, lc, o32, l32};
+        std::vector<MemRefType> types;
+        for (int id : ids)
+          types.push_back(l.memrefOf(id));
+        const int64_t n = B * nh * Lqc;
+        std::string name = l.kernel(
+            "dilated_scatter", gkey, types, kT,
+            [&](KernelBuilder &k, ArrayRef<Value> a, Value, Value) {
+              gridStride(k, n, kT, [&](Value e) {
+                Value bh = k.divu(e, k.idx(Lqc)), j = k.remu(e, k.idx(Lqc));
+                Value b = k.divu(bh, k.idx(nh)), hi = k.remu(bh, k.idx(nh));
+                Value h = k.add(k.idx(o), k.mul(hi, k.idx(r)));
+                Value row =
+                    k.add(k.mul(k.add(k.mul(b, k.idx(Hq)), h), k.idx(Lq)),
+                          k.add(k.idx(o), k.mul(j, k.idx(r))));
+                k.store(k.load(a[1], e), a[3], row);
+                k.forLoop(k.idx(0), k.idx(Dv), k.idx(1), [&](Value d) {
+                  k.store(k.load(a[0], k.add(k.mul(e, k.idx(Dv)), d)), a[2],
+                          k.add(k.mul(row, k.idx(Dv)), d));
+                });
+              });
+            });
+        l.step(name, ids, gridFor(n, kT), kT);
+      }
+    }
+  }
+  // Combine: branch i holds row p of head h when its rate is 1, or when p
+  // and h have the same residue modulo it and a key has that residue.
+  std::vector<int> ids;
+  for (int64_t i = 0; i < nb; ++i) {
+    ids.push_back(outs[static_cast<size_t>(i)]);
+    ids.push_back(lses[static_cast<size_t>(i)]);
+  }
+  ids.push_back(out);
+  ids.push_back(lse);
+  std::vector<MemRefType> types;
+  for (int id : ids)
+    types.push_back(l.memrefOf(id));
+  const int64_t n = B * Hq * Lq;
+  std::string name = l.kernel(
+      "dilated_combine", key, types, kT,
+      [&](KernelBuilder &k, ArrayRef<Value> a, Value, Value) {
+        gridStride(k, n, kT, [&](Value e) {
+          Value p = k.remu(e, k.idx(Lq));
+          Value h = k.remu(k.divu(e, k.idx(Lq)), k.idx(Hq));
+          Value ninf = k.cf32(-INFINITY);
+          SmallVector<Value> has, lsei;
+          for (int64_t i = 0; i < nb; ++i) {
+            int64_t r = rates[static_cast<size_t>(i)];
+            Value ok = k.cbool(true);
+            if (r > 1) {
+              Value o = k.remu(h, k.idx(r));
+              ok = k.andi(k.eq(k.remu(p, k.idx(r)), o), k.lt(o, k.idx(Lk)));
+            }
+            has.push_back(ok);
+            lsei.push_back(k.select(ok, k.load(a[2 * i + 1], e), ninf));
+          }
+          Value m = ninf;
+          for (Value x : lsei)
+            m = k.fmax(m, x);
+          Value safe = k.select(k.cmpf(arith::CmpFPredicate::OEQ, m, ninf),
+                                k.cf32(0.0), m);
+          SmallVector<Value> wts;
+          Value den = k.cf32(0.0);
+          for (Value x : lsei) {
+            wts.push_back(math::ExpOp::create(k.b, k.loc, k.fsub(x, safe)));
+            den = k.fadd(den, wts.back());
+          }
+          Value pos0 = k.cmpf(arith::CmpFPredicate::OGT, den, k.cf32(0.0));
+          Value inv0 = k.select(pos0, k.fdiv(k.cf32(1.0), den), k.cf32(0.0));
+          k.forLoop(k.idx(0), k.idx(Dv), k.idx(1), [&](Value d) {
+            Value acc = k.cf32(0.0);
+            Value at = k.add(k.mul(e, k.idx(Dv)), d);
+            for (int64_t i = 0; i < nb; ++i) {
+              // Rows a branch does not hold were never written: not read.
+              Value x = k.select(has[static_cast<size_t>(i)],
+                                 k.load(a[2 * i], at), k.cf32(0.0));
+              acc = k.fadd(acc, k.fmul(wts[static_cast<size_t>(i)], x));
+            }
+            k.storeF(k.fmul(acc, inv0), a[2 * nb], at);
+          });
+          Value lv = k.fadd(safe, math::LogOp::create(k.b, k.loc, den));
+          lv = k.select(pos0, lv, ninf);
+          Value nan = k.cmpf(arith::CmpFPredicate::UNO, den, den);
+          k.store(k.select(nan, k.cf32(NAN), lv), a[2 * nb + 1], e);
+        });
+      });
+  l.step(name, ids, gridFor(n, kT), kT);
+  return success();
+}
+
 LogicalResult emitDilatedAttention(GpuLaunch &l, StringRef dtype) {
   const auto &L = l.launch();
   AttnSpec base;
@@ -1409,6 +1633,9 @@ LogicalResult emitDilatedAttention(GpuLaunch &l, StringRef dtype) {
     return emitNoop(l);
   std::vector<int> ids = {l.buffer(0), l.buffer(1), l.buffer(2), l.buffer(3),
                           l.buffer(4)};
+  for (int64_t i = 0; i < nb; ++i)
+    if (l.i(ATTUNE_DIL_NUM_FIXED + nb + i) > 1)
+      return emitGatheredDilated(l, base, causal != 0, nb);
   // Branch i is the attention of the DILATED mask term (segment w_i, rate
   // r_i, offset h % r_i), and causal k <= q when asked; all branches feed
   // one online softmax, which is LongNet's lse-weighted combination.

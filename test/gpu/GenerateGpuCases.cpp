@@ -586,6 +586,18 @@ std::vector<Case> allCases(bool extended) {
   if (extended) {
     for (Case &c : extendedAttentionCases())
       cases.push_back(std::move(c));
+    // LongNet at length: the gathered branches of rates 2 to 8 with many
+    // heads (every offset h % r), GQA, causal, and Lq != Lk.
+    for (Case c :
+         {dilatedCase({1, 8, 2, 1024, 1024, 64}, {256, 512, 1024}, {2, 4, 8},
+                      true, "bf16"),
+          dilatedCase({2, 4, 4, 1000, 1000, 128}, {128, 256}, {1, 4}, false,
+                      "f16"),
+          dilatedCase({1, 3, 1, 700, 1025, 64}, {64, 2048}, {2, 8}, false,
+                      "bf16")}) {
+      c.group += "_ext";
+      cases.push_back(std::move(c));
+    }
     // LSH sorts: many positions per thread of the parallel sort (64 and
     // 16 buckets), and the serial sort of thousands of buckets.
     for (Case c : {lshCase(2, 2, 1024, 64, 64, 2, 64, true, "", 3, "bf16"),
