@@ -130,15 +130,7 @@ struct Frag {
   /// Four 32-bit registers of an ldmatrix .x4 (f16-typed view of smem).
   std::array<Value, 4> ldmatrix4(Value smem, Value row, Value col,
                                  bool trans) {
-    Type res = VectorType::get({4, 2}, k.b.getF16Type());
-    Value m = nvgpu::LdMatrixOp::create(
-        k.b, k.loc, res, smem, ValueRange{row, col},
-        k.b.getBoolAttr(trans), k.b.getI32IntegerAttr(4));
-    std::array<Value, 4> r;
-    for (int i = 0; i < 4; ++i)
-      r[i] = toI32(vector::ExtractOp::create(k.b, k.loc, m,
-                                             ArrayRef<int64_t>{i}));
-    return r;
+    return k.ldmatrix4(smem, row, col, trans);
   }
   /// Packs two f32 into one register of two `elem` values (x in the low
   /// half), rounding to nearest even.

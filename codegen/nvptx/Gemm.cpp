@@ -304,9 +304,11 @@ void gemmBody(KernelBuilder &k, const GemmSpec &s, Value A, Value B, Value G,
 // mma tiles of 16 x 8), K in steps of 32. Global memory is read in 16-byte
 // chunks of 8 elements (K % 8 == 0, and N % 8 == 0 for B[K, N]), staged in
 // registers one tile ahead and stored to shared memory as 32-bit words
-// (pairs along k), rows padded by 16 bytes so that fragment loads do not
-// conflict. A fragments and W[N, K] fragments are single words; B[K, N]
-// fragments pair halves of two k rows. Each mma's k order is fixed by the
+// (pairs along k, or along n for B[K, N]), rows padded by 16 bytes so that
+// fragment loads do not conflict. Fragments come by ldmatrix .x4: A and
+// W[N, K] as the attention kernel reads Q and K, B[K, N] transposed as it
+// reads V (a 16 x 16 A block or two n8 B tiles per instruction, instead of
+// one 32-bit load per register). Each mma's k order is fixed by the
 // hardware and every output's sum runs over the k steps in order: bitwise
 // repeatable.
 constexpr int64_t TBM = 64, TBN = 64, TBK = 32;
@@ -348,10 +350,25 @@ void gemmBodyTC(KernelBuilder &k, const GemmSpec &s, Type T, Value A, Value B,
   const int nB = G ? 2 : 1;
   Type i32 = k.i32();
   auto vty = VectorType::get({4}, i32);
-  Value As = workgroupArray(k, i32, TBM * kAW);
+  // Shared tiles as words (the stores) and, for A and W[N, K], as f16 rows
+  // of 2 kAW halves (ldmatrix: rows of 80 bytes, 16-byte aligned and bank
+  // conflict free).
   int64_t bWords = s.bT ? TBN * kAW : TBK * kBW;
-  Value Bs[2] = {workgroupArray(k, i32, bWords),
-                 G ? workgroupArray(k, i32, bWords) : Value()};
+  Value As, Ah, Bs[2], Bh[2];
+  {
+    Value bytes = workgroupArray(k, k.b.getI8Type(), TBM * kAW * 4);
+    As = k.sharedView(bytes, {TBM * kAW}, i32);
+    Ah = k.sharedView(bytes, {TBM, 2 * kAW}, k.b.getF16Type());
+  }
+  auto tileB = [&](Value &w, Value &h) {
+    Value bytes = workgroupArray(k, k.b.getI8Type(), bWords * 4);
+    w = k.sharedView(bytes, {bWords}, i32);
+    h = s.bT ? k.sharedView(bytes, {TBN, 2 * kAW}, k.b.getF16Type())
+             : k.sharedView(bytes, {TBK, 2 * kBW}, k.b.getF16Type());
+  };
+  tileB(Bs[0], Bh[0]);
+  if (G)
+    tileB(Bs[1], Bh[1]);
   Value Bm[2] = {B, G};
   Value t = k.tid();
   Value lane = k.remu(t, k.idx(32)), w = k.divu(t, k.idx(32));
@@ -471,48 +488,40 @@ void gemmBodyTC(KernelBuilder &k, const GemmSpec &s, Type T, Value A, Value B,
     };
     // Fragment rows and columns of this thread.
     Value aRow = k.add(k.mul(wm, k.idx(32)), g);   // + 16 mi (+ 8)
-    Value bCol = k.add(k.mul(wn, k.idx(32)), g);   // + 8 nj
-    Value shift = k.toI32(k.mul(k.remu(g, k.idx(2)), k.idx(16)));
-    auto half = [&](Value word) {
-      return k.andi(arith::ShRUIOp::create(k.b, k.loc, word, shift),
-                    k.ci32(0xffff));
-    };
+    // ldmatrix lanes: A's 16 x 16 (rows lane % 16, k half lane / 16) and
+    // two n8 tiles of W (rows lane % 8 + 8 (lane / 16), k half (lane / 8)
+    // % 2), as the attention kernel reads Q and K.
+    Value aRowL = k.add(k.mul(wm, k.idx(32)), k.remu(lane, k.idx(16)));
+    Value aColL = k.mul(k.divu(lane, k.idx(16)), k.idx(8));
+    Value bRowL = k.add(k.mul(wn, k.idx(32)),
+                        k.add(k.mul(k.divu(lane, k.idx(16)), k.idx(8)),
+                              k.remu(lane, k.idx(8))));
+    Value bColL = k.mul(k.remu(k.divu(lane, k.idx(8)), k.idx(2)), k.idx(8));
+    // B[K, N] by ldmatrix .trans, as the attention kernel reads V: k rows
+    // lane % 8 + 8 ((lane / 8) % 2), n columns 8 (lane / 16).
+    Value tRowL = k.add(k.mul(k.remu(k.divu(lane, k.idx(8)), k.idx(2)),
+                              k.idx(8)),
+                        k.remu(lane, k.idx(8)));
+    Value tColL = k.add(k.mul(wn, k.idx(32)),
+                        k.mul(k.divu(lane, k.idx(16)), k.idx(8)));
     // acc layout: [bo][mi][nj][4].
     auto compute = [&](ValueRange acc) {
       SmallVector<Value> out(acc.begin(), acc.end());
       for (int64_t ks = 0; ks < TBK / 16; ++ks) {
-        Value af[2][4];
-        for (int64_t mi = 0; mi < 2; ++mi) {
-          Value r0 = k.add(aRow, k.idx(16 * mi));
-          Value p0 = k.add(k.mul(r0, k.idx(kAW)), k.add(tig, k.idx(ks * 8)));
-          Value p1 = k.add(p0, k.idx(8 * kAW));
-          af[mi][0] = k.load(As, p0);
-          af[mi][1] = k.load(As, p1);
-          af[mi][2] = k.load(As, k.add(p0, k.idx(4)));
-          af[mi][3] = k.load(As, k.add(p1, k.idx(4)));
-        }
-        for (int bo = 0; bo < nB; ++bo)
+        std::array<Value, 4> af[2];
+        for (int64_t mi = 0; mi < 2; ++mi)
+          af[mi] = k.ldmatrix4(Ah, k.add(aRowL, k.idx(16 * mi)),
+                               k.add(aColL, k.idx(ks * 16)), false);
+        for (int bo = 0; bo < nB; ++bo) {
+          std::array<Value, 4> wf[2]; // n tiles (0, 1) and (2, 3)
+          for (int64_t np = 0; np < 2; ++np)
+            wf[np] = s.bT ? k.ldmatrix4(Bh[bo], k.add(bRowL, k.idx(16 * np)),
+                                        k.add(bColL, k.idx(ks * 16)), false)
+                          : k.ldmatrix4(Bh[bo], k.add(tRowL, k.idx(ks * 16)),
+                                        k.add(tColL, k.idx(16 * np)), true);
           for (int64_t nj = 0; nj < 4; ++nj) {
-            Value n = k.add(bCol, k.idx(8 * nj));
-            Value bf[2];
-            if (s.bT) {
-              Value p = k.add(k.mul(n, k.idx(kAW)), k.add(tig, k.idx(ks * 8)));
-              bf[0] = k.load(Bs[bo], p);
-              bf[1] = k.load(Bs[bo], k.add(p, k.idx(4)));
-            } else {
-              Value kr = k.add(k.mul(tig, k.idx(2)), k.idx(ks * 16));
-              Value col = k.divu(n, k.idx(2));
-              auto pair = [&](Value row) {
-                Value lo = half(k.load(
-                    Bs[bo], k.add(k.mul(row, k.idx(kBW)), col)));
-                Value hi = half(k.load(
-                    Bs[bo],
-                    k.add(k.mul(k.add(row, k.idx(1)), k.idx(kBW)), col)));
-                return k.ori(lo, k.shli(hi, k.ci32(16)));
-              };
-              bf[0] = pair(kr);
-              bf[1] = pair(k.add(kr, k.idx(8)));
-            }
+            Value bf[2] = {wf[nj / 2][2 * (nj % 2)],
+                           wf[nj / 2][2 * (nj % 2) + 1]};
             for (int64_t mi = 0; mi < 2; ++mi) {
               size_t q = static_cast<size_t>(((bo * 2 + mi) * 4 + nj) * 4);
               Value d = mmaSync(k, s.f16, af[mi], bf,
@@ -523,6 +532,7 @@ void gemmBodyTC(KernelBuilder &k, const GemmSpec &s, Type T, Value A, Value B,
                                                  ArrayRef<int64_t>{c});
             }
           }
+        }
       }
       return out;
     };

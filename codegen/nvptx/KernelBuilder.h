@@ -19,10 +19,12 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
 
+#include <array>
 #include <functional>
 
 namespace attune::codegen::nvptx {
@@ -246,6 +248,38 @@ public:
   /// Loads an integer element (i32 or i64) as i64.
   mlir::Value loadI64(mlir::Value memref, mlir::Value i) {
     return toI64(load(memref, i));
+  }
+
+  // --- tensor-core fragments ------------------------------------------------
+  /// The four 32-bit registers of an ldmatrix .x4 from an f16-typed 2-D
+  /// view of shared memory: lane l gives the address of row `row`, column
+  /// `col` (its own row of one of the four 8 x 8 matrices).
+  std::array<mlir::Value, 4> ldmatrix4(mlir::Value smem, mlir::Value row,
+                                       mlir::Value col, bool trans) {
+    mlir::Type res = mlir::VectorType::get({4, 2}, b.getF16Type());
+    mlir::Value m = mlir::nvgpu::LdMatrixOp::create(
+        b, loc, res, smem, mlir::ValueRange{row, col}, b.getBoolAttr(trans),
+        b.getI32IntegerAttr(4));
+    std::array<mlir::Value, 4> r;
+    for (int i = 0; i < 4; ++i) {
+      mlir::Value v2 = mlir::vector::ExtractOp::create(
+          b, loc, m, llvm::ArrayRef<int64_t>{i});
+      mlir::Value w = mlir::vector::BitCastOp::create(
+          b, loc, mlir::VectorType::get({1}, i32()), v2);
+      r[i] = mlir::vector::ExtractOp::create(b, loc, w,
+                                             llvm::ArrayRef<int64_t>{0});
+    }
+    return r;
+  }
+  /// A typed view at byte 0 of a workgroup i8 array (memref.view).
+  mlir::Value sharedView(mlir::Value bytes, llvm::ArrayRef<int64_t> shape,
+                         mlir::Type element) {
+    auto space = mlir::gpu::AddressSpaceAttr::get(
+        b.getContext(), mlir::gpu::AddressSpace::Workgroup);
+    auto t = mlir::MemRefType::get(shape, element,
+                                   mlir::MemRefLayoutAttrInterface(), space);
+    return mlir::memref::ViewOp::create(b, loc, t, bytes, idx(0),
+                                        mlir::ValueRange{});
   }
 
   // --- thread geometry (index) ---------------------------------------------

@@ -183,7 +183,8 @@ func.func @gemms(%x: tensor<3x37x100xbf16>, %w: tensor<70x100xbf16>, %bias: tens
 // CHECK: st.global.b16
 
 // bf16/f16 with K % 8 == 0 (and N % 8 == 0 for matmul): tensor cores
-// (mma.sync m16n8k16, f32 accumulators), 16-byte global loads.
+// (mma.sync m16n8k16, f32 accumulators), 16-byte global loads, A and W[N, K]
+// fragments by ldmatrix (B[K, N] by ldmatrix .trans).
 func.func @gemms_tc(%x: tensor<3x37x96xbf16>, %w: tensor<70x96xbf16>, %a: tensor<2x33x24xf16>, %b: tensor<24x40xf16>) -> (tensor<3x37x70xbf16>, tensor<2x33x40xf16>) {
   %0 = attune.linear %x, %w : (tensor<3x37x96xbf16>, tensor<70x96xbf16>) -> tensor<3x37x70xbf16>
   %1 = attune.matmul %a, %b : (tensor<2x33x24xf16>, tensor<24x40xf16>) -> tensor<2x33x40xf16>
@@ -193,12 +194,14 @@ func.func @gemms_tc(%x: tensor<3x37x96xbf16>, %w: tensor<70x96xbf16>, %a: tensor
 // CHECK: .maxntid 128, 1, 1
 // CHECK: ld.global.v4.b32
 // CHECK: bar.sync
-// CHECK: ld.shared.b32
+// CHECK: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // CHECK: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // CHECK: cvt.rn.bf16.f32
 // CHECK: st.global.b32
 // CHECK-LABEL: .visible .entry attune_matmul_
 // CHECK: ld.global.v4.b32
+// CHECK: ldmatrix.sync.aligned.m8n8.x4.shared.b16
+// CHECK: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 // CHECK: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // CHECK: cvt.rn.f16.f32
 
