@@ -1270,9 +1270,7 @@ void emitAttentionStep(
     const std::vector<int> &ids) {
   const AttnSpec &s = *passes[0].first;
   const auto &L = l.launch();
-  std::vector<MemRefType> types;
-  for (int id : ids)
-    types.push_back(l.memrefOf(id));
+  std::vector<MemRefType> types = l.memrefsOf(ids);
   std::string key = L.kernel + "|" + launchKey(l);
   // Regions: one kernel per op's regions (its hooks' names are unique).
   for (const std::string &h : L.hooks)
@@ -1464,9 +1462,7 @@ LogicalResult emitGatheredDilated(GpuLaunch &l, const AttnSpec &base,
       // (keys and values of its kv head).
       {
         std::vector<int> ids = {q, kk, v, qc, kc, vc};
-        std::vector<MemRefType> types;
-        for (int id : ids)
-          types.push_back(l.memrefOf(id));
+        std::vector<MemRefType> types = l.memrefsOf(ids);
         const int64_t nQ = B * nh * Lqc, nK = B * nh * Lkc;
         std::string name = l.kernel(
             "dilated_gather", gkey, types, kT,
@@ -1514,9 +1510,7 @@ LogicalResult emitGatheredDilated(GpuLaunch &l, const AttnSpec &base,
       // Scatter back to the branch's rows.
       {
         std::vector<int> ids = {oc, lc, o32, l32};
-        std::vector<MemRefType> types;
-        for (int id : ids)
-          types.push_back(l.memrefOf(id));
+        std::vector<MemRefType> types = l.memrefsOf(ids);
         const int64_t n = B * nh * Lqc;
         std::string name = l.kernel(
             "dilated_scatter", gkey, types, kT,
@@ -1548,9 +1542,7 @@ LogicalResult emitGatheredDilated(GpuLaunch &l, const AttnSpec &base,
   }
   ids.push_back(out);
   ids.push_back(lse);
-  std::vector<MemRefType> types;
-  for (int id : ids)
-    types.push_back(l.memrefOf(id));
+  std::vector<MemRefType> types = l.memrefsOf(ids);
   const int64_t n = B * Hq * Lq;
   std::string name = l.kernel(
       "dilated_combine", key, types, kT,
@@ -1715,9 +1707,7 @@ LogicalResult emitLshAttention(GpuLaunch &l, StringRef dtype) {
     std::vector<int> ids = {x, kn, bucket};
     if (rot >= 0)
       ids.push_back(rot);
-    std::vector<MemRefType> types;
-    for (int id : ids)
-      types.push_back(l.memrefOf(id));
+    std::vector<MemRefType> types = l.memrefsOf(ids);
     int64_t n = BH * L;
     std::string name = l.kernel(
         "lsh_hash", key + (rot == rotBuf ? "|given" : "|seed"), types, kT,
@@ -1851,9 +1841,7 @@ LogicalResult emitLshAttention(GpuLaunch &l, StringRef dtype) {
     P /= 2;
   if (P * nb <= kSortCounters && S <= INT32_MAX) {
     std::vector<int> ids = {bucket, order, inv, cmin, alone};
-    std::vector<MemRefType> types;
-    for (int id : ids)
-      types.push_back(l.memrefOf(id));
+    std::vector<MemRefType> types = l.memrefsOf(ids);
     std::string name = l.kernel(
         "lsh_sort", key + "|parallel", types, static_cast<unsigned>(P),
         [&](KernelBuilder &k, ArrayRef<Value> a, Value, Value) {
@@ -1919,9 +1907,7 @@ LogicalResult emitLshAttention(GpuLaunch &l, StringRef dtype) {
   } else {
     int counts = l.addScratch(DType::I32, S * (nb + 1));
     std::vector<int> ids = {bucket, counts, order, inv, cmin, alone};
-    std::vector<MemRefType> types;
-    for (int id : ids)
-      types.push_back(l.memrefOf(id));
+    std::vector<MemRefType> types = l.memrefsOf(ids);
     std::string name = l.kernel(
         "lsh_sort", key, types, 32,
         [&](KernelBuilder &k, ArrayRef<Value> a, Value, Value) {
@@ -1960,9 +1946,7 @@ LogicalResult emitLshAttention(GpuLaunch &l, StringRef dtype) {
   int vs = l.addScratch(T, S * L * std::max<int64_t>(Dv, 1));
   {
     std::vector<int> ids = {x, kn, v, order, qs, ks, vs};
-    std::vector<MemRefType> types;
-    for (int id : ids)
-      types.push_back(l.memrefOf(id));
+    std::vector<MemRefType> types = l.memrefsOf(ids);
     int64_t n = S * L;
     std::string name = l.kernel(
         "lsh_gather", key, types, kT,
@@ -2014,9 +1998,7 @@ LogicalResult emitLshAttention(GpuLaunch &l, StringRef dtype) {
   // 5. Unsort and combine the rounds by their lse.
   {
     std::vector<int> ids2 = {outS, lseS, inv, out, lse};
-    std::vector<MemRefType> types;
-    for (int id : ids2)
-      types.push_back(l.memrefOf(id));
+    std::vector<MemRefType> types = l.memrefsOf(ids2);
     int64_t n = BH * L;
     std::string name = l.kernel(
         "lsh_combine", key, types, kT,

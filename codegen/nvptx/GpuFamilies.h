@@ -53,6 +53,13 @@ public:
   /// with T the storage type (bool as i8).
   mlir::MemRefType memrefOf(int id);
   mlir::MemRefType memrefOf(mlir::Type element, int64_t n);
+  /// memrefOf of each value, in order (a kernel's argument types).
+  std::vector<mlir::MemRefType> memrefsOf(const std::vector<int> &ids) {
+    std::vector<mlir::MemRefType> types;
+    for (int id : ids)
+      types.push_back(memrefOf(id));
+    return types;
+  }
   /// A new Arena value only GPU steps use (scratch).
   int addScratch(DType dtype, int64_t elements);
   /// A new Constant value with these bytes.
