@@ -47,7 +47,15 @@ Value workgroupArray(KernelBuilder &k, Type element, int64_t n) {
                                           gpu::AddressSpace::Workgroup);
   auto t = MemRefType::get({std::max<int64_t>(n, 1)}, element,
                            MemRefLayoutAttrInterface(), space);
-  return fn.addWorkgroupAttribution(t, k.loc);
+  Value v = fn.addWorkgroupAttribution(t, k.loc);
+  // 16-byte aligned, whatever the element type: the kernels store vectors
+  // and ldmatrix rows of 16 bytes into these arrays (the lowering would
+  // otherwise align an i8 array to 1 byte).
+  fn.setWorkgroupAttributionAttr(
+      fn.getNumWorkgroupAttributions() - 1,
+      LLVM::LLVMDialect::getAlignAttrName(),
+      k.b.getI64IntegerAttr(16));
+  return v;
 }
 
 std::string launchKey(GpuLaunch &l) {

@@ -328,6 +328,18 @@ Cls classify(const Inst &I) {
                                                                   : K_INT32;
 }
 
+/// Where a static .shared variable starts after `end`: aligned as declared
+/// and no more (an odd multiple of an alignment below 16), so that a kernel
+/// whose accesses need more than the declaration promises fails here
+/// rather than working by luck of the layout.
+int placeShared(int end, int align) {
+  align = std::max(align, 1);
+  int off = (end + align - 1) / align * align;
+  if (align < 16 && off % (2 * align) == 0)
+    off += align;
+  return off;
+}
+
 class Parser {
 public:
   Parser(ptxemu_module &m, std::vector<Tok> toks) : m(m), toks(std::move(toks)) {}
@@ -498,7 +510,7 @@ void Parser::parseGlobalDecl(bool externDecl) {
       moduleSyms[d.name] = {SymKind::SharedDynamic, 0};
       return;
     }
-    int off = (m.moduleSharedBytes + d.align - 1) / d.align * d.align;
+    int off = placeShared(m.moduleSharedBytes, d.align);
     m.moduleSharedBytes = off + (int)(d.count * d.elemBytes);
     moduleSyms[d.name] = {SymKind::SharedStatic, (uint64_t)off};
     return;
@@ -778,7 +790,7 @@ void Parser::parseStatement() {
       } else if (d == ".shared") {
         if (!fn->entry)
           fail("a .shared variable in non-kernel function '" + fn->name + "'");
-        int off = (fn->sharedBytes + v.align - 1) / v.align * v.align;
+        int off = placeShared(fn->sharedBytes, v.align);
         fn->sharedBytes = off + size;
         localSyms[v.name] = {SymKind::SharedStatic, off};
       } else {

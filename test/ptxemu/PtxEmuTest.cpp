@@ -602,6 +602,33 @@ TEST(PtxEmu, Bf16FmaRoundsOnce) {
   EXPECT_EQ(out[0], 0x3f81u);
 }
 
+// A 16-byte store into a .shared array declared with less alignment works
+// on a GPU only by luck of the layout; the interpreter places such arrays
+// at odd multiples of their alignment.
+std::string sharedVector(int align) {
+  return R"(
+.visible .entry vec(.param .u64 pout)
+{
+  .reg .b32 %r<6>;
+  .shared .align 1 .b8 pad[3];
+  .shared .align )" + std::to_string(align) + R"( .b8 buf[16];
+  mov.u32 %r0, 7;
+  mov.u32 %r1, buf;
+  st.shared.v4.b32 [%r1], {%r0, %r0, %r0, %r0};
+  ret;
+}
+)";
+}
+
+TEST(PtxEmu, SharedArraysAreOnlyAsAlignedAsDeclared) {
+  std::vector<uint32_t> out(1, 0);
+  Emu emu;
+  emu.arg(out);
+  std::string err = emu.run(sharedVector(4), "vec", 1);
+  EXPECT_NE(err.find("misaligned 16-byte write"), std::string::npos) << err;
+  EXPECT_EQ(emu.run(sharedVector(16), "vec", 1), "");
+}
+
 TEST(PtxEmu, UnsupportedInstructionsFailAtLoadNamingTheLine) {
   std::string ptx = std::string(kHeader) +
                     ".visible .entry k()\n{\n  .reg .b32 %r<2>;\n"
