@@ -1409,10 +1409,12 @@ LogicalResult segmentPass(GpuLaunch &l, const AttnSpec &base, int64_t B,
 /// copied out per offset o = h % r (heads o, o + r, ... share one set of
 /// rows), attended densely within segments of w / r compact rows (causal
 /// on compact rows is causal on the original ones: the map is monotonic),
-/// and scattered back; then the branches combine by their lse, as the one
-/// shared softmax of the mask-based form would. The mask-based form
-/// computes every pair of the tiles a segment covers, r^2 times the pairs
-/// a branch selects. A rate-1 branch needs no gather.
+/// and merged into one f32 accumulator and running lse at their rows (an
+/// online logaddexp, branch after branch), which is the lse-weighted mix
+/// the one shared softmax of the mask-based form computes. The mask-based
+/// form computes every pair of the tiles a segment covers, r^2 times the
+/// pairs a branch selects. A rate-1 branch attends in place and merges at
+/// every row.
 LogicalResult emitGatheredDilated(GpuLaunch &l, const AttnSpec &base,
                                   bool causal, int64_t nb) {
   const int64_t B = base.B, Hq = base.Hq, Hkv = base.Hkv, Lq = base.Lq,
@@ -1422,29 +1424,85 @@ LogicalResult emitGatheredDilated(GpuLaunch &l, const AttnSpec &base,
   const DType T = l.value(q).dtype;
   const unsigned kT = 128;
   const std::string key = l.launch().kernel + "|" + launchKey(l);
-  std::vector<int64_t> rates;
-  std::vector<int> outs, lses; // per branch: f32 [B, Hq, Lq, Dv], [B, Hq, Lq]
+  const int64_t rows = B * Hq * Lq, dv = std::max<int64_t>(Dv, 1);
+  // The running mix: an f32 accumulator of normalized outputs and its lse.
+  const int acc = l.addScratch(DType::F32, rows * dv);
+  const int run = l.addScratch(DType::F32, rows);
+  {
+    std::vector<int> ids = {acc, run};
+    std::string name = l.kernel(
+        "dilated_init", key, l.memrefsOf(ids), kT,
+        [&](KernelBuilder &k, ArrayRef<Value> a, Value, Value) {
+          gridStride(k, rows, kT, [&](Value e) {
+            k.store(k.cf32(-INFINITY), a[1], e);
+            k.forLoop(k.idx(0), k.idx(Dv), k.idx(1), [&](Value d) {
+              k.store(k.cf32(0.0), a[0], k.add(k.mul(e, k.idx(Dv)), d));
+            });
+          });
+        });
+    l.step(name, ids, gridFor(rows, kT), kT);
+  }
+  // Merges a pass's f32 rows (out, lse) into the mix: compact row e of head
+  // hi (B x nh heads of Lc rows) is row o + e r of head o + hi r.
+  auto merge = [&](const std::string &mkey, int oc, int lc, int64_t nh,
+                   int64_t Lc, int64_t o, int64_t r) {
+    std::vector<int> ids = {oc, lc, acc, run};
+    const int64_t n = B * nh * Lc;
+    std::string name = l.kernel(
+        "dilated_merge", mkey, l.memrefsOf(ids), kT,
+        [&](KernelBuilder &k, ArrayRef<Value> a, Value, Value) {
+          gridStride(k, n, kT, [&](Value e) {
+            Value bh = k.divu(e, k.idx(Lc)), j = k.remu(e, k.idx(Lc));
+            Value b = k.divu(bh, k.idx(nh)), hi = k.remu(bh, k.idx(nh));
+            Value h = k.add(k.idx(o), k.mul(hi, k.idx(r)));
+            Value row = k.add(k.mul(k.add(k.mul(b, k.idx(Hq)), h), k.idx(Lq)),
+                              k.add(k.idx(o), k.mul(j, k.idx(r))));
+            Value lr = k.load(a[3], row), li = k.load(a[1], e);
+            Value ninf = k.cf32(-INFINITY);
+            Value m = k.fmax(lr, li);
+            Value none = k.cmpf(arith::CmpFPredicate::OEQ, m, ninf);
+            Value safe = k.select(none, k.cf32(0.0), m);
+            Value wr = math::ExpOp::create(k.b, k.loc, k.fsub(lr, safe));
+            Value wi = math::ExpOp::create(k.b, k.loc, k.fsub(li, safe));
+            Value den = k.fadd(wr, wi);
+            Value pos = k.cmpf(arith::CmpFPredicate::OGT, den, k.cf32(0.0));
+            Value nan = k.cmpf(arith::CmpFPredicate::UNO, den, den);
+            // NaN scores give NaN rows, as in the attention kernel.
+            Value inv = k.select(pos, k.fdiv(k.cf32(1.0), den),
+                                 k.select(nan, k.cf32(NAN), k.cf32(0.0)));
+            k.forLoop(k.idx(0), k.idx(Dv), k.idx(1), [&](Value d) {
+              Value at = k.add(k.mul(row, k.idx(Dv)), d);
+              Value x = k.fadd(k.fmul(wr, k.load(a[2], at)),
+                               k.fmul(wi, k.load(a[0], k.add(k.mul(e, k.idx(Dv)), d))));
+              k.store(k.fmul(x, inv), a[2], at);
+            });
+            Value nl = k.fadd(safe, math::LogOp::create(k.b, k.loc, den));
+            nl = k.select(pos, nl, ninf);
+            k.store(k.select(nan, k.cf32(NAN), nl), a[3], row);
+          });
+        });
+    l.step(name, ids, gridFor(n, kT), kT);
+  };
   for (int64_t i = 0; i < nb; ++i) {
     const int64_t w = l.i(ATTUNE_DIL_NUM_FIXED + i);
     const int64_t r = l.i(ATTUNE_DIL_NUM_FIXED + nb + i);
     if (r < 1 || w % r != 0)
       return l.error() << "internal: dilated branch segment " << w
                        << ", rate " << r;
-    rates.push_back(r);
-    int o32 = l.addScratch(DType::F32, B * Hq * Lq * std::max<int64_t>(Dv, 1));
-    int l32 = l.addScratch(DType::F32, B * Hq * Lq);
-    outs.push_back(o32);
-    lses.push_back(l32);
+    const std::string bkey = key + "|b" + std::to_string(i);
     if (r == 1) {
+      int oc = l.addScratch(DType::F32, rows * dv);
+      int lc = l.addScratch(DType::F32, rows);
       AttnSpec s;
       AttnArgs slots;
       if (failed(segmentPass(l, base, B, Hq, Lq, Lk, w, causal, s)))
         return failure();
       s.Hkv = Hkv;
-      std::vector<int> ids = {q, kk, v, o32, l32};
+      std::vector<int> ids = {q, kk, v, oc, lc};
       if (failed(preparePass(l, s, slots, ids, -1, -1)))
         return failure();
       emitAttentionStep(l, {{&s, &slots}}, ids);
+      merge(bkey, oc, lc, Hq, Lq, 0, 1);
       continue;
     }
     for (int64_t o = 0; o < std::min(r, Hq); ++o) {
@@ -1452,20 +1510,18 @@ LogicalResult emitGatheredDilated(GpuLaunch &l, const AttnSpec &base,
       const int64_t Lqc = Lq > o ? (Lq - o + r - 1) / r : 0;
       const int64_t Lkc = Lk > o ? (Lk - o + r - 1) / r : 0;
       if (nh == 0 || Lqc == 0 || Lkc == 0)
-        continue; // no row or no key: the combine gives these rows nothing
-      const std::string gkey = key + "|b" + std::to_string(i) + "o" +
-                               std::to_string(o);
+        continue; // no row or no key: these rows get nothing from the branch
+      const std::string gkey = bkey + "o" + std::to_string(o);
       int qc = l.addScratch(T, B * nh * Lqc * std::max<int64_t>(D, 1));
       int kc = l.addScratch(T, B * nh * Lkc * std::max<int64_t>(D, 1));
-      int vc = l.addScratch(T, B * nh * Lkc * std::max<int64_t>(Dv, 1));
+      int vc = l.addScratch(T, B * nh * Lkc * dv);
       // Gather: compact row j of head hi is row o + j r of head o + hi r
       // (keys and values of its kv head).
       {
         std::vector<int> ids = {q, kk, v, qc, kc, vc};
-        std::vector<MemRefType> types = l.memrefsOf(ids);
         const int64_t nQ = B * nh * Lqc, nK = B * nh * Lkc;
         std::string name = l.kernel(
-            "dilated_gather", gkey, types, kT,
+            "dilated_gather", gkey, l.memrefsOf(ids), kT,
             [&](KernelBuilder &k, ArrayRef<Value> a, Value, Value) {
               auto copyRows = [&](int64_t n, int64_t Lc, int64_t Lsrc,
                                   int64_t Hsrc, bool kv,
@@ -1494,105 +1550,34 @@ LogicalResult emitGatheredDilated(GpuLaunch &l, const AttnSpec &base,
             });
         l.step(name, ids, gridFor(std::max(nQ, nK), kT), kT);
       }
-      // Attention within segments of w / r compact rows.
-      int oc = l.addScratch(DType::F32, B * nh * Lqc * std::max<int64_t>(Dv, 1));
+      // Attention within segments of w / r compact rows, then the merge.
+      int oc = l.addScratch(DType::F32, B * nh * Lqc * dv);
       int lc = l.addScratch(DType::F32, B * nh * Lqc);
-      {
-        AttnSpec s;
-        AttnArgs slots;
-        if (failed(segmentPass(l, base, B, nh, Lqc, Lkc, w / r, causal, s)))
-          return failure();
-        std::vector<int> ids = {qc, kc, vc, oc, lc};
-        if (failed(preparePass(l, s, slots, ids, -1, -1)))
-          return failure();
-        emitAttentionStep(l, {{&s, &slots}}, ids);
-      }
-      // Scatter back to the branch's rows.
-      {
-        std::vector<int> ids = {oc, lc, o32, l32};
-        std::vector<MemRefType> types = l.memrefsOf(ids);
-        const int64_t n = B * nh * Lqc;
-        std::string name = l.kernel(
-            "dilated_scatter", gkey, types, kT,
-            [&](KernelBuilder &k, ArrayRef<Value> a, Value, Value) {
-              gridStride(k, n, kT, [&](Value e) {
-                Value bh = k.divu(e, k.idx(Lqc)), j = k.remu(e, k.idx(Lqc));
-                Value b = k.divu(bh, k.idx(nh)), hi = k.remu(bh, k.idx(nh));
-                Value h = k.add(k.idx(o), k.mul(hi, k.idx(r)));
-                Value row =
-                    k.add(k.mul(k.add(k.mul(b, k.idx(Hq)), h), k.idx(Lq)),
-                          k.add(k.idx(o), k.mul(j, k.idx(r))));
-                k.store(k.load(a[1], e), a[3], row);
-                k.forLoop(k.idx(0), k.idx(Dv), k.idx(1), [&](Value d) {
-                  k.store(k.load(a[0], k.add(k.mul(e, k.idx(Dv)), d)), a[2],
-                          k.add(k.mul(row, k.idx(Dv)), d));
-                });
-              });
-            });
-        l.step(name, ids, gridFor(n, kT), kT);
-      }
+      AttnSpec s;
+      AttnArgs slots;
+      if (failed(segmentPass(l, base, B, nh, Lqc, Lkc, w / r, causal, s)))
+        return failure();
+      std::vector<int> ids = {qc, kc, vc, oc, lc};
+      if (failed(preparePass(l, s, slots, ids, -1, -1)))
+        return failure();
+      emitAttentionStep(l, {{&s, &slots}}, ids);
+      merge(gkey, oc, lc, nh, Lqc, o, r);
     }
   }
-  // Combine: branch i holds row p of head h when its rate is 1, or when p
-  // and h have the same residue modulo it and a key has that residue.
-  std::vector<int> ids;
-  for (int64_t i = 0; i < nb; ++i) {
-    ids.push_back(outs[static_cast<size_t>(i)]);
-    ids.push_back(lses[static_cast<size_t>(i)]);
-  }
-  ids.push_back(out);
-  ids.push_back(lse);
-  std::vector<MemRefType> types = l.memrefsOf(ids);
-  const int64_t n = B * Hq * Lq;
+  // The mix, rounded to the output's type, and its lse.
+  std::vector<int> ids = {acc, run, out, lse};
   std::string name = l.kernel(
-      "dilated_combine", key, types, kT,
+      "dilated_finish", key, l.memrefsOf(ids), kT,
       [&](KernelBuilder &k, ArrayRef<Value> a, Value, Value) {
-        gridStride(k, n, kT, [&](Value e) {
-          Value p = k.remu(e, k.idx(Lq));
-          Value h = k.remu(k.divu(e, k.idx(Lq)), k.idx(Hq));
-          Value ninf = k.cf32(-INFINITY);
-          SmallVector<Value> has, lsei;
-          for (int64_t i = 0; i < nb; ++i) {
-            int64_t r = rates[static_cast<size_t>(i)];
-            Value ok = k.cbool(true);
-            if (r > 1) {
-              Value o = k.remu(h, k.idx(r));
-              ok = k.andi(k.eq(k.remu(p, k.idx(r)), o), k.lt(o, k.idx(Lk)));
-            }
-            has.push_back(ok);
-            lsei.push_back(k.select(ok, k.load(a[2 * i + 1], e), ninf));
-          }
-          Value m = ninf;
-          for (Value x : lsei)
-            m = k.fmax(m, x);
-          Value safe = k.select(k.cmpf(arith::CmpFPredicate::OEQ, m, ninf),
-                                k.cf32(0.0), m);
-          SmallVector<Value> wts;
-          Value den = k.cf32(0.0);
-          for (Value x : lsei) {
-            wts.push_back(math::ExpOp::create(k.b, k.loc, k.fsub(x, safe)));
-            den = k.fadd(den, wts.back());
-          }
-          Value pos0 = k.cmpf(arith::CmpFPredicate::OGT, den, k.cf32(0.0));
-          Value inv0 = k.select(pos0, k.fdiv(k.cf32(1.0), den), k.cf32(0.0));
+        gridStride(k, rows, kT, [&](Value e) {
+          k.store(k.load(a[1], e), a[3], e);
           k.forLoop(k.idx(0), k.idx(Dv), k.idx(1), [&](Value d) {
-            Value acc = k.cf32(0.0);
             Value at = k.add(k.mul(e, k.idx(Dv)), d);
-            for (int64_t i = 0; i < nb; ++i) {
-              // Rows a branch does not hold were never written: not read.
-              Value x = k.select(has[static_cast<size_t>(i)],
-                                 k.load(a[2 * i], at), k.cf32(0.0));
-              acc = k.fadd(acc, k.fmul(wts[static_cast<size_t>(i)], x));
-            }
-            k.storeF(k.fmul(acc, inv0), a[2 * nb], at);
+            k.storeF(k.load(a[0], at), a[2], at);
           });
-          Value lv = k.fadd(safe, math::LogOp::create(k.b, k.loc, den));
-          lv = k.select(pos0, lv, ninf);
-          Value nan = k.cmpf(arith::CmpFPredicate::UNO, den, den);
-          k.store(k.select(nan, k.cf32(NAN), lv), a[2 * nb + 1], e);
         });
       });
-  l.step(name, ids, gridFor(n, kT), kT);
+  l.step(name, ids, gridFor(rows, kT), kT);
   return success();
 }
 

@@ -27,11 +27,11 @@
 // PTX-DAG: ex2.approx.ftz.f32
 // PTX-DAG: fma.rn.f32
 
-// Twenty-two kernels (eleven attention, the two steps of the document
+// Twenty-four kernels (eleven attention, the two steps of the document
 // mask's tile lists, LSH's hash, sort, gather and combine, the dilated
-// branches' two gathers and scatters and their combine), none spilling.
-// SPILLS-COUNT-22: 0 bytes spill stores, 0 bytes spill loads
-// EMU: kernels.ptx: loaded, 22 kernels
+// branches' init, two gathers, three merges and finish), none spilling.
+// SPILLS-COUNT-24: 0 bytes spill stores, 0 bytes spill loads
+// EMU: kernels.ptx: loaded, 24 kernels
 // SPILLS-NOT: bytes spill
 
 // INFO: targets: cuda
@@ -52,17 +52,20 @@
 // LongNet's branches are passes of one kernel over one softmax state.
 // INFO-LABEL: dilated64(
 // The rate-1 branch attends in place; the rate-2 branch gathers the rows of
-// each offset (heads 0, 2, 4, 6 and 1, 3, 5, 7: 4 heads of 128 rows), attends
-// within segments of 64 compact rows and scatters back; one combine.
+// each offset (heads 0, 2, 4, 6 and 1, 3, 5, 7: 4 heads of 128 rows) and
+// attends within segments of 64 compact rows; each pass merges into one
+// f32 mix, which the last step rounds.
 // INFO: attune_cpu_dilated_attention_f16
+// INFO-NEXT: gpu attune_dilated_init_
 // INFO-NEXT: gpu attune_attention_{{[0-9a-f]+}} grid 32x1x1 block 128x1x1 smem 36864
+// INFO-NEXT: gpu attune_dilated_merge_
 // INFO-NEXT: gpu attune_dilated_gather_{{[0-9a-f]+}} grid 4x1x1
 // INFO-NEXT: gpu attune_attention_[[COMPACT:[0-9a-f]+]] grid 8x1x1 block 128x1x1 smem 36864
-// INFO-NEXT: gpu attune_dilated_scatter_
+// INFO-NEXT: gpu attune_dilated_merge_
 // INFO-NEXT: gpu attune_dilated_gather_
 // INFO-NEXT: gpu attune_attention_[[COMPACT]] grid 8x1x1
-// INFO-NEXT: gpu attune_dilated_scatter_
-// INFO-NEXT: gpu attune_dilated_combine_{{[0-9a-f]+}} grid 16x1x1
+// INFO-NEXT: gpu attune_dilated_merge_
+// INFO-NEXT: gpu attune_dilated_finish_
 // INFO-LABEL: lsh64(
 // INFO: gpu attune_lsh_hash_
 // INFO-NEXT: gpu attune_lsh_sort_
