@@ -146,6 +146,10 @@ std::string attentionAttrs(const std::string &term, const AttnShape &s) {
       {"causal", "{mask = #attune.causal}"},
       {"causal_br", "{mask = #attune.causal<bottom_right>}"},
       {"window", "{mask = #attune.sliding_window<left = 17, right = 5>}"},
+      // bench/gpu's masks (gen_models.py's mask_attr).
+      {"window1024", "{mask = #attune.sliding_window<left = 1023, right = 0>}"},
+      {"document_causal", "{mask = #attune.and<[#attune.causal, "
+                          "#attune.document]>}"},
       {"strided", "{mask = #attune.strided<7>}"},
       {"dilated", "{mask = #attune.dilated<segment = 32, rate = 4>}"},
       {"document", "{mask = #attune.document}"},
@@ -575,6 +579,11 @@ std::vector<Case> extendedAttentionCases() {
   add("window", "ext_long", {1, 2, 1, 1025, 1023, 96}, "bf16");
   add("alibi_softcap_window", "ext", {1, 4, 2, 1023, 1025, 128}, "f16");
   add("block_sparse", "ext", {2, 2, 1, 1025, 1025, 64}, "bf16");
+  // The benchmark's masks at its shortest-but-one length (L = 4096, whole
+  // tiles, long tile lists): a 1024 window, documents, causal.
+  add("window1024", "ext_bench", {1, 1, 1, 4096, 4096, 128}, "bf16");
+  add("document_causal", "ext_bench", {1, 2, 1, 4096, 4096, 128}, "bf16");
+  add("causal", "ext_bench", {1, 1, 1, 4096, 4096, 64}, "bf16");
   return cases;
 }
 
@@ -594,7 +603,10 @@ std::vector<Case> allCases(bool extended) {
           dilatedCase({2, 4, 4, 1000, 1000, 128}, {128, 256}, {1, 4}, false,
                       "f16"),
           dilatedCase({1, 3, 1, 700, 1025, 64}, {64, 2048}, {2, 8}, false,
-                      "bf16")}) {
+                      "bf16"),
+          // Fewer rows than the rate: offsets without rows or keys.
+          dilatedCase({1, 5, 1, 3, 2, 64}, {8, 16}, {4, 8}, true, "f16"),
+          dilatedCase({1, 2, 1, 1, 7, 32}, {4, 8}, {2, 4}, false, "bf16")}) {
       c.group += "_ext";
       cases.push_back(std::move(c));
     }
