@@ -89,3 +89,10 @@ if _ptxas is None:
 if _ptxas:
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", _ptxas))
+
+# The fake libcuda.so.1 (test/unit/runtime/FakeCudaDriver.c); with
+# ATTUNE_FAKE_CUDA=ptx it runs kernels on the PTX interpreter (test/ptxemu).
+config.substitutions.append(
+    ("%fake_cuda_dir",
+     os.path.join(config.attune_obj_root, "test", "unit", "runtime",
+                  "fake-cuda")))

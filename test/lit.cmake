@@ -11,7 +11,8 @@ configure_lit_site_cfg(
   ${CMAKE_CURRENT_SOURCE_DIR}/lit.cfg.py
   )
 
-set(ATTUNE_LIT_TEST_DEPENDS attune-opt attune-compile attune-run ptxemu-load)
+set(ATTUNE_LIT_TEST_DEPENDS attune-opt attune-compile attune-run ptxemu-load
+  attune_fake_cuda)
 if(TARGET attune-ref)
   list(APPEND ATTUNE_LIT_TEST_DEPENDS attune-ref)
 endif()
