@@ -1264,6 +1264,43 @@ LogicalResult preparePass(GpuLaunch &l, AttnSpec &s, AttnArgs &slots,
 }
 
 /// One step of the attention kernel over `passes`.
+/// Everything of a pass the kernel body depends on. A launch may emit
+/// several attention steps (LongNet's gathered branches), so the launch's
+/// own parameters do not determine a step's kernel.
+std::string passKey(const AttnSpec &s, const AttnArgs &a) {
+  std::string k;
+  auto add = [&](int64_t v) { k += std::to_string(v) + ","; };
+  for (int64_t v : {s.B, s.Hq, s.Hkv, s.Lq, s.Lk, s.D, s.Dv, s.Dp, s.Dvp,
+                    s.dvSplit, s.Dvq, s.nQT, s.nKT, s.docBits, s.layers,
+                    int64_t(s.source), int64_t(s.asyncQK), int64_t(s.asyncV),
+                    int64_t(s.lsh), int64_t(s.lshCausal), s.lshChunk,
+                    int64_t(s.elem.getIntOrFloatBitWidth()),
+                    int64_t(s.elem.isBF16())})
+    add(v);
+  uint64_t scaleBits;
+  std::memcpy(&scaleBits, &s.scale, sizeof scaleBits);
+  k += "s" + std::to_string(scaleBits) + "|m";
+  for (int64_t v : s.maskInts)
+    add(v);
+  k += "|mod";
+  for (const AttnSpec::Mod &m : s.mods) {
+    uint32_t capBits;
+    std::memcpy(&capBits, &m.cap, sizeof capBits);
+    add(m.alibi);
+    add(capBits);
+    add(m.slopesArg);
+  }
+  k += "|a";
+  for (int v : {a.q, a.k, a.v, a.out, a.lse, a.qdoc, a.kdoc, a.rowptr,
+                a.entries, a.dyn, a.lshPos, a.lshAlone})
+    add(v);
+  for (auto [node, arg] : a.nodeTable) {
+    add(node);
+    add(arg);
+  }
+  return k;
+}
+
 void emitAttentionStep(
     GpuLaunch &l,
     ArrayRef<std::pair<const AttnSpec *, const AttnArgs *>> passes,
@@ -1276,7 +1313,7 @@ void emitAttentionStep(
   for (const std::string &h : L.hooks)
     key += "|" + h;
   for (auto [ps, pa] : passes)
-    key += "|" + std::to_string(ps->source) + "," + std::to_string(ps->layers);
+    key += "|" + passKey(*ps, *pa);
   int64_t eb = s.elem.getIntOrFloatBitWidth() / 8;
   int64_t smem =
       (kBQ * (s.Dp + 8) + 2 * kBK * (s.Dp + 8) + kBK * (s.Dvq + 8)) * eb +

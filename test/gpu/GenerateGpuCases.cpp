@@ -410,6 +410,9 @@ std::vector<Case> dilatedCases() {
   add("f32", {1, 2, 1, 239, 239, 64}, {16, 64, 128}, {1, 2, 4}, true);
   add("f32", {1, 4, 2, 113, 113, 64}, {64, 128}, {2, 4}, false);
   add("f32", {1, 2, 1, 192, 192, 96}, {32, 64}, {1, 2}, true);
+  // Two gathered branches of equal shapes but different segments: each
+  // needs its own kernel.
+  add("f16", {1, 2, 1, 256, 256, 64}, {96, 160}, {2, 2}, false);
   return cases;
 }
 
