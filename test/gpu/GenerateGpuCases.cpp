@@ -582,6 +582,10 @@ std::vector<Case> extendedAttentionCases() {
   add("window", "ext_long", {1, 2, 1, 1025, 1023, 96}, "bf16");
   add("alibi_softcap_window", "ext", {1, 4, 2, 1023, 1025, 128}, "f16");
   add("block_sparse", "ext", {2, 2, 1, 1025, 1025, 64}, "bf16");
+  // Split V (head dim 256) with GQA, and the f32 (SIMT) path over long
+  // lists.
+  add("causal_br", "ext_gqa", {1, 6, 2, 239, 1025, 256}, "f16");
+  add("document_causal_br", "ext", {2, 2, 1, 1025, 1025, 64}, "f32");
   // The benchmark's masks at its shortest-but-one length (L = 4096, whole
   // tiles, long tile lists): a 1024 window, documents, causal.
   add("window1024", "ext_bench", {1, 1, 1, 4096, 4096, 128}, "bf16");
@@ -617,7 +621,8 @@ std::vector<Case> allCases(bool extended) {
     // 16 buckets), and the serial sort of thousands of buckets.
     for (Case c : {lshCase(2, 2, 1024, 64, 64, 2, 64, true, "", 3, "bf16"),
                    lshCase(1, 2, 1000, 64, 16, 3, 32, false, "", 9, "f16"),
-                   lshCase(1, 2, 300, 64, 1024, 2, 32, true, "", 4, "bf16")}) {
+                   lshCase(1, 2, 300, 64, 1024, 2, 32, true, "", 4, "bf16"),
+                   lshCase(1, 3, 512, 128, 32, 4, 64, false, "bf16", 21, "bf16")}) {
       c.group += "_ext"; // the name (also the function's) stays unique
       cases.push_back(std::move(c));
     }
