@@ -490,7 +490,10 @@ void AttentionKernel::loadTile(Value global, Value base, int64_t rowStride,
     Type tok = nvgpu::DeviceAsyncTokenType::get(k.b.getContext());
     bool copy16 =
         epc * (k.elementType(global).getIntOrFloatBitWidth() / 8) == 16;
-    if (kThreads % cpr == 0) {
+    // The f32 (SIMT) kernels keep the per-chunk form: with the hoisted
+    // addresses live across the tile loop, ptxas spilled a few bytes in
+    // some of them (f32 is not the tensor-core path; registers matter more).
+    if (kThreads % cpr == 0 && !k.elementType(global).isF32()) {
       // Every chunk of this thread is in the same column, rowStep rows
       // apart: one address per tile, constant offsets from it, and no
       // bounds arithmetic at all when every tile is whole (the index math

@@ -26,6 +26,8 @@
 // with --compile-one), so that a compiler crash fails a module, not the
 // generator; when a group does not compile, each of its cases is compiled
 // alone, so that the failures name their cases and the others still run.
+// A case whose kernels spill registers (ptxas -v, either architecture)
+// fails: every generated kernel must fit its registers.
 //
 // --extended adds attention cases for the PTX interpreter (test/ptxemu):
 // head dims beyond the grid's and many-tile grids (extendedAttentionCases).
@@ -853,6 +855,16 @@ std::string compileModule(const Options &opt, const std::string &text,
       return "cuda code: " +
              (error.empty() ? std::string("(see below)") : error) + "\n" +
              diags.text;
+    // Every kernel of every case, for both architectures, without register
+    // spills (the lit tests check the same for their kernels).
+    std::string spills;
+    for (const codegen::PtxasKernelInfo &k : report)
+      if (k.spillStores || k.spillLoads)
+        spills += "  " + k.arch + " " + k.kernel + ": " +
+                  std::to_string(k.spillStores) + " bytes spill stores, " +
+                  std::to_string(k.spillLoads) + " bytes spill loads\n";
+    if (!spills.empty())
+      return "ptxas spills registers:\n" + spills;
     desc.targets = {"cuda"};
   }
   desc.compilerVersion = "attune-gpu-cases " ATTUNE_VERSION;
