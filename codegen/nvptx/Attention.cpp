@@ -127,11 +127,6 @@ struct Frag {
         k.b, k.loc, VectorType::get({1}, k.i32()), v2);
     return vector::ExtractOp::create(k.b, k.loc, i, ArrayRef<int64_t>{0});
   }
-  /// Four 32-bit registers of an ldmatrix .x4 (f16-typed view of smem).
-  std::array<Value, 4> ldmatrix4(Value smem, Value row, Value col,
-                                 bool trans) {
-    return k.ldmatrix4(smem, row, col, trans);
-  }
   /// Packs two f32 into one register of two `elem` values (x in the low
   /// half), rounding to nearest even.
   Value pack(Value x, Value y) {
@@ -759,7 +754,7 @@ void AttentionKernel::emit() {
     // read from shared memory again for every key tile instead.
     if (!simt() && s.Dp <= kQInRegisters)
       for (int64_t kk = 0; kk < s.Dp / 16; ++kk)
-        qf.push_back(fr.ldmatrix4(smemQh, r, k.add(c, k.idx(kk * 16)), false));
+        qf.push_back(k.ldmatrix4(smemQh, r, k.add(c, k.idx(kk * 16)), false));
   }
 
   int64_t nO = s.Dvq / 8; // n8 tiles of the output row block
@@ -940,10 +935,10 @@ SmallVector<Value> AttentionKernel::runPass(ArrayRef<Value> state) {
           std::array<Value, 4> qa =
               s.Dp <= kQInRegisters
                   ? qf[kk]
-                  : fr.ldmatrix4(smemQh, qRowL,
+                  : k.ldmatrix4(smemQh, qRowL,
                                  k.add(qColL, k.idx(kk * 16)), false);
           for (int jp = 0; jp < 4; ++jp) {
-            auto kb = fr.ldmatrix4(
+            auto kb = k.ldmatrix4(
                 smemKh, k.add(kRow0, k.add(kRowL, k.idx(jp * 16))),
                 k.add(kColL, k.idx(kk * 16)), false);
             for (int h2 = 0; h2 < 2; ++h2) {
@@ -1056,7 +1051,7 @@ SmallVector<Value> AttentionKernel::runPass(ArrayRef<Value> state) {
         for (int kk = 0; !simt() && kk < 4; ++kk) {
           const std::array<Value, 4> &a = pa[kk];
           for (int64_t np = 0; np < s.Dvq / 16; ++np) {
-            auto vb = fr.ldmatrix4(smemVh, k.add(vRowL, k.idx(kk * 16)),
+            auto vb = k.ldmatrix4(smemVh, k.add(vRowL, k.idx(kk * 16)),
                                    k.add(vColL, k.idx(np * 16)), true);
             for (int h2 = 0; h2 < 2; ++h2) {
               int64_t n = 2 * np + h2;
@@ -1266,7 +1261,6 @@ LogicalResult preparePass(GpuLaunch &l, AttnSpec &s, AttnArgs &slots,
   return success();
 }
 
-/// One step of the attention kernel over `passes`.
 /// Everything of a pass the kernel body depends on. A launch may emit
 /// several attention steps (LongNet's gathered branches), so the launch's
 /// own parameters do not determine a step's kernel.
@@ -1304,6 +1298,7 @@ std::string passKey(const AttnSpec &s, const AttnArgs &a) {
   return k;
 }
 
+/// One step of the attention kernel over `passes`.
 void emitAttentionStep(
     GpuLaunch &l,
     ArrayRef<std::pair<const AttnSpec *, const AttnArgs *>> passes,
@@ -1418,20 +1413,20 @@ LogicalResult emitAttention(GpuLaunch &l, StringRef dtype) {
   return success();
 }
 
-/// The AttnSpec of one attention pass over (B, H, Lq, Lk) rows with mask
-/// DILATED(segment, 1, 0), and top-left causal when asked.
-LogicalResult segmentPass(GpuLaunch &l, const AttnSpec &base, int64_t B,
-                          int64_t H, int64_t Lq, int64_t Lk, int64_t segment,
-                          bool causal, AttnSpec &s) {
+/// The AttnSpec of one attention pass over (B, Hq, Hkv, Lq, Lk) rows with
+/// mask DILATED(segment, 1, 0), and top-left causal when asked.
+LogicalResult segmentPass(GpuLaunch &l, const AttnSpec &base, StringRef dtype,
+                          int64_t B, int64_t Hq, int64_t Hkv, int64_t Lq,
+                          int64_t Lk, int64_t segment, bool causal,
+                          AttnSpec &s) {
   s = base;
   s.B = B;
-  s.Hq = s.Hkv = H;
+  s.Hq = Hq;
+  s.Hkv = Hkv;
   s.Lq = Lq;
   s.Lk = Lk;
-  StringRef dtype = base.elem.isF32() ? "f32" : base.elem.isF16() ? "f16" : "bf16";
   if (failed(initGeometry(l, s, dtype)))
     return failure();
-  s.scale = base.scale;
   s.maskInts.clear();
   if (causal)
     s.maskInts = {ATTUNE_MASK_AND, 2, ATTUNE_MASK_CAUSAL, 0};
@@ -1456,7 +1451,7 @@ LogicalResult segmentPass(GpuLaunch &l, const AttnSpec &base, int64_t B,
 /// pairs a branch selects. A rate-1 branch attends in place and merges at
 /// every row.
 LogicalResult emitGatheredDilated(GpuLaunch &l, const AttnSpec &base,
-                                  bool causal, int64_t nb) {
+                                  StringRef dtype, bool causal, int64_t nb) {
   const int64_t B = base.B, Hq = base.Hq, Hkv = base.Hkv, Lq = base.Lq,
                 Lk = base.Lk, D = base.D, Dv = base.Dv;
   const int q = l.buffer(0), kk = l.buffer(1), v = l.buffer(2),
@@ -1535,9 +1530,8 @@ LogicalResult emitGatheredDilated(GpuLaunch &l, const AttnSpec &base,
       int lc = l.addScratch(DType::F32, rows);
       AttnSpec s;
       AttnArgs slots;
-      if (failed(segmentPass(l, base, B, Hq, Lq, Lk, w, causal, s)))
+      if (failed(segmentPass(l, base, dtype, B, Hq, Hkv, Lq, Lk, w, causal, s)))
         return failure();
-      s.Hkv = Hkv;
       std::vector<int> ids = {q, kk, v, oc, lc};
       if (failed(preparePass(l, s, slots, ids, -1, -1)))
         return failure();
@@ -1595,7 +1589,8 @@ LogicalResult emitGatheredDilated(GpuLaunch &l, const AttnSpec &base,
       int lc = l.addScratch(DType::F32, B * nh * Lqc);
       AttnSpec s;
       AttnArgs slots;
-      if (failed(segmentPass(l, base, B, nh, Lqc, Lkc, w / r, causal, s)))
+      if (failed(segmentPass(l, base, dtype, B, nh, nh, Lqc, Lkc, w / r,
+                             causal, s)))
         return failure();
       std::vector<int> ids = {qc, kc, vc, oc, lc};
       if (failed(preparePass(l, s, slots, ids, -1, -1)))
@@ -1644,7 +1639,7 @@ LogicalResult emitDilatedAttention(GpuLaunch &l, StringRef dtype) {
                           l.buffer(4)};
   for (int64_t i = 0; i < nb; ++i)
     if (l.i(ATTUNE_DIL_NUM_FIXED + nb + i) > 1)
-      return emitGatheredDilated(l, base, causal != 0, nb);
+      return emitGatheredDilated(l, base, dtype, causal != 0, nb);
   // Branch i is the attention of the DILATED mask term (segment w_i, rate
   // r_i, offset h % r_i), and causal k <= q when asked; all branches feed
   // one online softmax, which is LongNet's lse-weighted combination.

@@ -350,25 +350,18 @@ void gemmBodyTC(KernelBuilder &k, const GemmSpec &s, Type T, Value A, Value B,
   const int nB = G ? 2 : 1;
   Type i32 = k.i32();
   auto vty = VectorType::get({4}, i32);
-  // Shared tiles as words (the stores) and, for A and W[N, K], as f16 rows
-  // of 2 kAW halves (ldmatrix: rows of 80 bytes, 16-byte aligned and bank
-  // conflict free).
-  int64_t bWords = s.bT ? TBN * kAW : TBK * kBW;
+  // Shared tiles as words (the stores) and as f16 rows (ldmatrix): rows of
+  // kAW words (80 bytes) for A and W[N, K], kBW (144 bytes) for B[K, N],
+  // 16-byte aligned and bank conflict free.
   Value As, Ah, Bs[2], Bh[2];
-  {
-    Value bytes = workgroupArray(k, k.b.getI8Type(), TBM * kAW * 4);
-    As = k.sharedView(bytes, {TBM * kAW}, i32);
-    Ah = k.sharedView(bytes, {TBM, 2 * kAW}, k.b.getF16Type());
-  }
-  auto tileB = [&](Value &w, Value &h) {
-    Value bytes = workgroupArray(k, k.b.getI8Type(), bWords * 4);
-    w = k.sharedView(bytes, {bWords}, i32);
-    h = s.bT ? k.sharedView(bytes, {TBN, 2 * kAW}, k.b.getF16Type())
-             : k.sharedView(bytes, {TBK, 2 * kBW}, k.b.getF16Type());
+  auto tile = [&](int64_t rows, int64_t rowWords, Value &words, Value &halves) {
+    Value bytes = workgroupArray(k, k.b.getI8Type(), rows * rowWords * 4);
+    words = k.sharedView(bytes, {rows * rowWords}, i32);
+    halves = k.sharedView(bytes, {rows, 2 * rowWords}, k.b.getF16Type());
   };
-  tileB(Bs[0], Bh[0]);
-  if (G)
-    tileB(Bs[1], Bh[1]);
+  tile(TBM, kAW, As, Ah);
+  for (int bo = 0; bo < nB; ++bo) // W[N, K] rows like A's; B[K, N] k rows
+    tile(s.bT ? TBN : TBK, s.bT ? kAW : kBW, Bs[bo], Bh[bo]);
   Value Bm[2] = {B, G};
   Value t = k.tid();
   Value lane = k.remu(t, k.idx(32)), w = k.divu(t, k.idx(32));
