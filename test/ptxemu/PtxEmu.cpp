@@ -359,7 +359,6 @@ private:
   std::vector<std::pair<size_t, std::string>> pendingLabels; // (inst, label)
   std::unordered_map<std::string, std::vector<std::string>> branchTables;
   std::vector<std::pair<size_t, std::string>> pendingTables; // brx.idx
-  int scopeSerial = 0;
 
   // Module symbols.
   std::unordered_map<std::string, std::pair<SymKind, uint64_t>> moduleSyms;
@@ -744,7 +743,6 @@ void Parser::parseStatement() {
   if (t.kind == Tok::Punct && t.text == "{") {
     ++p;
     regScopes.emplace_back();
-    ++scopeSerial;
     while (!isP("}")) {
       if (cur().kind == Tok::End)
         fail("unexpected end of file in a { } block");
@@ -1608,7 +1606,6 @@ struct LaunchContext {
   ptxemu_module *m;
   const Function *kernel;
   unsigned grid[3], block[3];
-  unsigned dynamicShared;
   const uint8_t *params;
   ptxemu_global_check check;
   void *checkCtx;
@@ -2735,7 +2732,6 @@ void Cta::runThread(Thread &t) {
       for (const Operand *o : ins)
         for (const Operand &e : o->elems)
           t.scratch[k++] = read(e) & 0xffffffffu;
-      (void)k;
       t.state = State::AtCollective;
       t.waitAt = &I;
       return;
@@ -2967,31 +2963,22 @@ void Cta::run(unsigned bx, unsigned by, unsigned bz) {
     for (int w = 0; w < nwarps; ++w) {
       Thread *ts = &threads[(size_t)w * 32];
       int n = std::min(32, nthreads - w * 32);
-      // Run every runnable thread of the warp until it blocks, then the
-      // warp's collective if every live thread waits at one.
+      // Run every runnable thread of the warp until it blocks (none is
+      // left running), then the warp's collective if any lane waits at one
+      // (collective() checks that every live lane waits at the same one).
       for (;;) {
-        bool ran = false;
-        for (int l = 0; l < n; ++l)
+        bool atCollective = false;
+        for (int l = 0; l < n; ++l) {
           if (ts[l].state == State::Running) {
             runThread(ts[l]);
-            ran = true;
+            progress = true;
           }
-        progress |= ran;
-        int atCollective = 0, live = 0;
-        for (int l = 0; l < n; ++l) {
-          live += ts[l].state != State::Exited;
-          atCollective += ts[l].state == State::AtCollective;
+          atCollective |= ts[l].state == State::AtCollective;
         }
-        bool stuck = true;
-        for (int l = 0; l < n; ++l)
-          stuck &= ts[l].state != State::Running;
-        if (atCollective > 0 && stuck) {
-          collective(w);
-          progress = true;
-          continue;
-        }
-        (void)live;
-        break;
+        if (!atCollective)
+          break;
+        collective(w);
+        progress = true;
       }
     }
     int exited = 0, atBarrier = 0;
@@ -3125,7 +3112,6 @@ extern "C" int ptxemu_launch(ptxemu_module *m, int kernel,
   lc.kernel = &f;
   for (int i = 0; i < 3; ++i)
     lc.grid[i] = grid[i], lc.block[i] = block[i];
-  lc.dynamicShared = dynamic_shared;
   lc.params = static_cast<const uint8_t *>(params);
   lc.check = check;
   lc.checkCtx = check_ctx;

@@ -345,21 +345,13 @@ EXPORT CUresult cuModuleLoadDataEx(void **module, const void *image, unsigned n,
         if (options[j] == 6)
           log = values[i], logSize = (size_t)(uintptr_t)values[j];
   CUresult r = loadModule(module, image, 1, log, logSize);
-  if (r == INVALID_PTX && !is("ptx"))
-    for (unsigned i = 0; i < n; ++i)
-      if (options[i] == 5 /* CU_JIT_ERROR_LOG_BUFFER */) {
-        size_t size = 0;
-        for (unsigned j = 0; j < n; ++j)
-          if (options[j] == 6)
-            size = (size_t)(uintptr_t)values[j];
-        if (size > 0) {
-          strncpy(values[i],
-                  "fake JIT: line 4: unknown instruction\n"
-                  "fake JIT: the test kernels are missing",
-                  size);
-          ((char *)values[i])[size - 1] = '\0';
-        }
-      }
+  if (r == INVALID_PTX && !is("ptx") && log && logSize > 0) {
+    strncpy(log,
+            "fake JIT: line 4: unknown instruction\n"
+            "fake JIT: the test kernels are missing",
+            logSize);
+    log[logSize - 1] = '\0';
+  }
   return r;
 }
 
