@@ -50,30 +50,32 @@ echo "== device ($(date -u +%Y-%m-%dT%H:%MZ))"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm \
   --format=csv 2>&1 | tee "$out/device.txt"
 
+# gtest NAME LOG TIMEOUT [VAR=VALUE...]: runs carry/NAME in carry/ with the
+# variables set, prints its summary and failures, and records a failure.
+gtest() {
+  local name=$1 log=$2 limit=$3
+  shift 3
+  (cd "$carry" && env "$@" timeout "$limit" "./$name" >"$out/$log" 2>&1)
+  local rc=$?
+  grep -E '^\[  (PASSED|SKIPPED) +\] [0-9]+ tests?|^\[  FAILED  \] ' \
+    "$out/$log" | head -60
+  echo "$name exit status $rc ($(($(date +%s) - start)) s in)"
+  [ "$rc" = 0 ] || status=1
+}
+
 if [ "$numerics" = 1 ]; then
   echo "== GpuNumericsTest (log: gpu-numerics.log)"
   if [ -x "$carry/GpuNumericsTest" ]; then
-    (cd "$carry" && ATTUNE_GPU_CASES=$PWD/cases \
-       timeout 240 ./GpuNumericsTest >"$out/gpu-numerics.log" 2>&1)
-    rc=$?
-    grep -E '^\[  (PASSED|SKIPPED) +\] [0-9]+ tests?|^\[  FAILED  \] ' \
-      "$out/gpu-numerics.log" | head -60
-    echo "GpuNumericsTest exit status $rc ($(($(date +%s) - start)) s in)"
-    [ "$rc" = 0 ] || status=1
+    gtest GpuNumericsTest gpu-numerics.log 240 "ATTUNE_GPU_CASES=$carry/cases"
   else
     echo "no $carry/GpuNumericsTest: run test/gpu/carry.sh here first"
     status=1
   fi
   echo "== CudaDeviceTest (log: cuda-device.log)"
   if [ -x "$carry/CudaDeviceTest" ]; then
-    (cd "$carry" && ATTUNE_TEST_CUDA_PTX=$PWD/CudaTestKernels.ptx \
-       ATTUNE_TEST_KERNELS_SO=$PWD/libattune_test_kernels.so \
-       timeout 60 ./CudaDeviceTest >"$out/cuda-device.log" 2>&1)
-    rc=$?
-    grep -E '^\[  (PASSED|SKIPPED) +\] [0-9]+ tests?|^\[  FAILED  \] ' \
-      "$out/cuda-device.log" | head -20
-    echo "CudaDeviceTest exit status $rc"
-    [ "$rc" = 0 ] || status=1
+    gtest CudaDeviceTest cuda-device.log 60 \
+      "ATTUNE_TEST_CUDA_PTX=$carry/CudaTestKernels.ptx" \
+      "ATTUNE_TEST_KERNELS_SO=$carry/libattune_test_kernels.so"
   else
     echo "CudaDeviceTest was not staged (carry.sh stages it when built)"
   fi
